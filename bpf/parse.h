@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Bounds-checked header parsing for the flow cache: Ethernet, up to two VLAN
+ * tags, a PPPoE session, IPv4 without options or fragmentation, IPv6 without
+ * extension headers, then TCP or UDP. Anything else is reported with the
+ * reason the packet must take the kernel path.
+ */
+#ifndef XDPFLOW_BPF_PARSE_H
+#define XDPFLOW_BPF_PARSE_H
+
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+
+#include "xdpflow/flow.h"
+
+#define XF_ETH_P_8021Q 0x8100
+#define XF_ETH_P_8021AD 0x88a8
+#define XF_ETH_P_PPPOE_SESS 0x8864
+#define XF_PPP_IPV4 0x0021
+#define XF_PPP_IPV6 0x0057
+#define XF_IP_MF_OFFSET 0x3fff /* More Fragments flag + fragment offset */
+
+/* uapi/linux/if_vlan.h has no struct for the tag itself. */
+struct xf_vlan_hdr {
+	__be16 tci;
+	__be16 encapsulated_proto;
+};
+
+/* PPPoE session header (RFC 2516) followed by the PPP protocol field. */
+struct xf_pppoe_hdr {
+	__u8 ver_type; /* 0x11 */
+	__u8 code;     /* 0 for session data */
+	__be16 sid;
+	__be16 length; /* PPP payload length, protocol field included */
+	__be16 ppp_proto;
+};
+
+/* What the parser found: the lookup key and the few header fields the
+ * decisions need. No packet pointers: they would not survive a head move. */
+struct xf_parsed {
+	struct xf_flow_key key;
+	__u32 l2_len;	  /* bytes before the IP header */
+	__u32 ip_len;	  /* IP packet length from its header */
+	__u8 ttl;	  /* TTL or hop limit */
+	__u8 tcp_fin_rst; /* TCP with FIN or RST set */
+	__u8 pad[2];
+};
+
+/* Returns XF_SLOW_MAX when the packet is a candidate for the fast path,
+ * otherwise the reason it must go to the kernel. */
+static __always_inline int xf_parse(struct xdp_md *ctx, struct xf_parsed *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	void *pos;
+	__u16 proto;
+	__u32 l4_len;
+	__u8 l4proto;
+
+	if ((void *)(eth + 1) > end)
+		return XF_SLOW_UNPARSED;
+	p->key.ifindex = ctx->ingress_ifindex;
+	proto = bpf_ntohs(eth->h_proto);
+	pos = eth + 1;
+
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		struct xf_vlan_hdr *vh = pos;
+
+		if (proto != XF_ETH_P_8021Q && proto != XF_ETH_P_8021AD)
+			break;
+		if ((void *)(vh + 1) > end)
+			return XF_SLOW_UNPARSED;
+		if (i == 0 && proto == XF_ETH_P_8021AD)
+			p->key.encap.flags |= XF_ENCAP_OUTER_8021AD;
+		p->key.encap.vlan_id[i] = bpf_ntohs(vh->tci) & 0x0fff;
+		p->key.encap.vlan_count = i + 1;
+		proto = bpf_ntohs(vh->encapsulated_proto);
+		pos = vh + 1;
+	}
+	if (proto == XF_ETH_P_8021Q || proto == XF_ETH_P_8021AD)
+		return XF_SLOW_UNPARSED; /* a third tag: not ours */
+
+	if (proto == XF_ETH_P_PPPOE_SESS) {
+		struct xf_pppoe_hdr *ph = pos;
+
+		if ((void *)(ph + 1) > end)
+			return XF_SLOW_UNPARSED;
+		if (ph->ver_type != 0x11 || ph->code != 0)
+			return XF_SLOW_UNPARSED;
+		p->key.encap.flags |= XF_ENCAP_PPPOE;
+		p->key.encap.pppoe_sid = bpf_ntohs(ph->sid);
+		if (ph->ppp_proto == bpf_htons(XF_PPP_IPV4))
+			proto = ETH_P_IP;
+		else if (ph->ppp_proto == bpf_htons(XF_PPP_IPV6))
+			proto = ETH_P_IPV6;
+		else
+			return XF_SLOW_NOT_IP; /* LCP, IPCP, ...: the PPP daemon's */
+		pos = ph + 1;
+	}
+	p->l2_len = pos - data;
+
+	if (proto == ETH_P_IP) {
+		struct iphdr *iph = pos;
+
+		if ((void *)(iph + 1) > end || iph->version != 4)
+			return XF_SLOW_UNPARSED;
+		if (iph->ihl != 5)
+			return iph->ihl < 5 ? XF_SLOW_UNPARSED : XF_SLOW_IP_OPTIONS;
+		if (iph->frag_off & bpf_htons(XF_IP_MF_OFFSET))
+			return XF_SLOW_FRAGMENT;
+		p->ip_len = bpf_ntohs(iph->tot_len);
+		if (p->ip_len < sizeof(*iph) || pos + p->ip_len > end)
+			return XF_SLOW_UNPARSED;
+		l4proto = iph->protocol;
+		p->key.family = XF_FAMILY_IPV4;
+		p->key.src[0] = iph->saddr;
+		p->key.dst[0] = iph->daddr;
+		p->ttl = iph->ttl;
+		pos = iph + 1;
+	} else if (proto == ETH_P_IPV6) {
+		struct ipv6hdr *ip6h = pos;
+
+		if ((void *)(ip6h + 1) > end || ip6h->version != 6)
+			return XF_SLOW_UNPARSED;
+		p->ip_len = sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
+		if (pos + p->ip_len > end)
+			return XF_SLOW_UNPARSED;
+		l4proto = ip6h->nexthdr;
+		switch (l4proto) {
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_FRAGMENT:
+		case IPPROTO_ESP:
+		case IPPROTO_AH:
+		case IPPROTO_DSTOPTS:
+		case 135: /* Mobility */
+		case 139: /* HIP */
+		case 140: /* Shim6 */
+			return XF_SLOW_IPV6_EXT;
+		}
+		p->key.family = XF_FAMILY_IPV6;
+		__builtin_memcpy(p->key.src, &ip6h->saddr, 16);
+		__builtin_memcpy(p->key.dst, &ip6h->daddr, 16);
+		p->ttl = ip6h->hop_limit;
+		pos = ip6h + 1;
+	} else {
+		return XF_SLOW_NOT_IP;
+	}
+
+	p->key.proto = l4proto;
+	if (l4proto == IPPROTO_TCP) {
+		struct tcphdr *th = pos;
+
+		if ((void *)(th + 1) > end || th->doff < 5)
+			return XF_SLOW_UNPARSED;
+		l4_len = th->doff * 4;
+		p->key.sport = th->source;
+		p->key.dport = th->dest;
+		p->tcp_fin_rst = th->fin || th->rst;
+	} else if (l4proto == IPPROTO_UDP) {
+		struct udphdr *uh = pos;
+
+		if ((void *)(uh + 1) > end)
+			return XF_SLOW_UNPARSED;
+		l4_len = sizeof(*uh);
+		p->key.sport = uh->source;
+		p->key.dport = uh->dest;
+	} else {
+		return XF_SLOW_NOT_TCP_UDP;
+	}
+	/* The whole L4 header must lie inside the IP packet (which lies inside
+	 * the frame, checked above). */
+	if ((__u32)(pos - data) + l4_len > p->l2_len + p->ip_len)
+		return XF_SLOW_UNPARSED;
+	return XF_SLOW_MAX;
+}
+
+#endif /* XDPFLOW_BPF_PARSE_H */

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * xdpflow fast path: parse -> flow lookup -> rewrite + redirect, or XDP_PASS.
+ *
+ * The program never drops: whatever it does not fully understand, or may not
+ * forward by itself (TTL expiry, MTU, TCP teardown), goes to the kernel
+ * untouched, counted by reason.
+ */
+#include "rewrite.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Both directions of every offloaded connection. max_entries is set by the
+ * loader before load (2 x --max-flows). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct xf_flow_key);
+	__type(value, struct xf_flow_value);
+	__uint(max_entries, 2 * XF_DEFAULT_MAX_FLOWS);
+} xf_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xf_counters);
+	__uint(max_entries, 1);
+} xf_counters SEC(".maps");
+
+/* Redirect targets, keyed by ifindex: every attached interface. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__type(key, __u32);
+	__type(value, struct bpf_devmap_val);
+	__uint(max_entries, XF_MAX_INTERFACES);
+} xf_devmap SEC(".maps");
+
+/* Control-plane liveness and totals, written by the loader only; lets
+ * `xdpflow status` in another process read them through the map id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xf_status);
+	__uint(max_entries, 1);
+} xf_status SEC(".maps");
+
+static __always_inline int xf_pass(struct xf_counters *c, int reason)
+{
+	if ((unsigned int)reason < XF_SLOW_MAX)
+		c->slow[reason]++;
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int xdpflow(struct xdp_md *ctx)
+{
+	struct xf_parsed p = {};
+	struct xf_flow_value *flow;
+	struct xf_counters *c;
+	__u32 zero = 0;
+	__u64 frame_len = ctx->data_end - ctx->data;
+	int reason;
+
+	c = bpf_map_lookup_elem(&xf_counters, &zero);
+	if (!c)
+		return XDP_PASS;
+	c->rx_packets++;
+
+	reason = xf_parse(ctx, &p);
+	if (reason != XF_SLOW_MAX)
+		return xf_pass(c, reason);
+
+	flow = bpf_map_lookup_elem(&xf_flows, &p.key);
+	if (!flow)
+		return xf_pass(c, XF_SLOW_NO_FLOW);
+	if (p.tcp_fin_rst)
+		return xf_pass(c, XF_SLOW_TCP_FIN_RST);
+	if (p.ttl <= 1)
+		return xf_pass(c, XF_SLOW_TTL);
+	if (p.ip_len > flow->action.mtu)
+		return xf_pass(c, XF_SLOW_MTU);
+	/* Everything that can fail is checked before the packet is touched, so
+	 * a refusal always hands the kernel the frame as it arrived. */
+	if (!bpf_map_lookup_elem(&xf_devmap, &flow->action.egress_ifindex)) {
+		c->redirect_errors++;
+		return xf_pass(c, XF_SLOW_NO_EGRESS);
+	}
+	if (xf_resize_l2(ctx, &p, &flow->action.encap)) {
+		c->redirect_errors++;
+		return xf_pass(c, XF_SLOW_NO_EGRESS);
+	}
+	if (xf_rewrite_l3l4(ctx, &p, &flow->action))
+		return xf_pass(c, XF_SLOW_UNPARSED); /* unreachable: parse checked */
+	xf_write_l2(ctx, &p, &flow->action);
+	__sync_fetch_and_add(&flow->packets, 1);
+	__sync_fetch_and_add(&flow->bytes, frame_len);
+	flow->last_seen_ns = bpf_ktime_get_coarse_ns();
+	c->fast_packets++;
+	c->fast_bytes += frame_len;
+	/* XDP_PASS as the fallback: the target was checked above, so this only
+	 * matters if the interface left the devmap in between. */
+	return bpf_redirect_map(&xf_devmap, flow->action.egress_ifindex, XDP_PASS);
+}

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The one definition of every structure shared by the XDP program (bpf/) and
+ * the loader (loader/, tests/). Fixed-width kernel types, explicit padding,
+ * sizes and offsets pinned by static asserts: a layout change must be made
+ * here and nowhere else.
+ *
+ * Byte order: addresses and ports are kept in network byte order exactly as
+ * they appear on the wire, so the data path copies them without swapping.
+ * Everything else (ifindex, VLAN IDs, PPPoE session IDs, MTU) is host order.
+ */
+#ifndef XDPFLOW_FLOW_H
+#define XDPFLOW_FLOW_H
+
+#include <linux/types.h>
+
+#ifdef __cplusplus
+#include <cstddef>
+#define XF_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#define XF_OFFSETOF(type, member) offsetof(type, member)
+#else
+#define XF_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#define XF_OFFSETOF(type, member) __builtin_offsetof(type, member)
+#endif
+
+/* Default number of connections the flow table holds; each connection takes
+ * two map entries (original and reply direction). */
+#define XF_DEFAULT_MAX_FLOWS 262144u
+/* Interfaces xdpflow can redirect to (size of the devmap). */
+#define XF_MAX_INTERFACES 256u
+
+/* xf_flow_key.family */
+enum xf_family {
+	XF_FAMILY_IPV4 = 4,
+	XF_FAMILY_IPV6 = 6,
+};
+
+/* xf_encap.flags */
+enum xf_encap_flags {
+	XF_ENCAP_PPPOE = 1u << 0,	 /* PPPoE session header after the tags */
+	XF_ENCAP_OUTER_8021AD = 1u << 1, /* outer tag is 802.1ad (0x88a8) */
+};
+
+/*
+ * The layer-2 encapsulation a frame arrived with (in the key) or must leave
+ * with (in the action): zero, one or two VLAN tags and optionally a PPPoE
+ * session. Priority bits (PCP/DEI) are not part of it: the data path writes
+ * PCP 0 on egress tags, as a VLAN device without egress-qos-map does.
+ */
+struct xf_encap {
+	__u16 vlan_id[2]; /* VIDs, [0] outermost; valid below vlan_count */
+	__u16 pppoe_sid;  /* PPPoE session id, valid with XF_ENCAP_PPPOE */
+	__u8 vlan_count;  /* 0, 1 or 2 */
+	__u8 flags;	  /* enum xf_encap_flags */
+};
+XF_STATIC_ASSERT(sizeof(struct xf_encap) == 8, "xf_encap layout");
+
+/*
+ * Flow table key: one direction of one connection as seen on the wire at the
+ * ingress interface. IPv4 addresses live in addr[0], the rest zero.
+ */
+struct xf_flow_key {
+	__u32 ifindex;	       /* ingress interface */
+	struct xf_encap encap; /* ingress encapsulation */
+	__u8 family;	       /* enum xf_family */
+	__u8 proto;	       /* IPPROTO_TCP or IPPROTO_UDP */
+	__u16 pad;	       /* must be zero */
+	__u32 src[4];	       /* network order */
+	__u32 dst[4];	       /* network order */
+	__u16 sport;	       /* network order */
+	__u16 dport;	       /* network order */
+};
+XF_STATIC_ASSERT(sizeof(struct xf_flow_key) == 52, "xf_flow_key layout");
+XF_STATIC_ASSERT(XF_OFFSETOF(struct xf_flow_key, src) == 16, "xf_flow_key.src");
+XF_STATIC_ASSERT(XF_OFFSETOF(struct xf_flow_key, sport) == 48, "xf_flow_key.sport");
+
+/* xf_flow_action.nat: which fields the data path rewrites */
+enum xf_nat_flags {
+	XF_NAT_SRC_ADDR = 1u << 0,
+	XF_NAT_DST_ADDR = 1u << 1,
+	XF_NAT_SRC_PORT = 1u << 2,
+	XF_NAT_DST_PORT = 1u << 3,
+};
+
+/* xf_flow_action.direction: which conntrack tuple the key is */
+enum xf_direction {
+	XF_DIR_ORIGINAL = 0,
+	XF_DIR_REPLY = 1,
+};
+
+/* What to do with a packet that hits: written by the control plane only. */
+struct xf_flow_action {
+	__u32 egress_ifindex;  /* redirect target, must be in the devmap */
+	__u16 mtu;	       /* egress L3 MTU; longer IP packets pass */
+	__u8 nat;	       /* enum xf_nat_flags */
+	__u8 direction;	       /* enum xf_direction */
+	struct xf_encap encap; /* egress encapsulation to write */
+	__u8 src_mac[6];       /* egress interface's MAC */
+	__u8 dst_mac[6];       /* next hop's MAC */
+	__u32 new_src[4];      /* network order, with XF_NAT_SRC_ADDR */
+	__u32 new_dst[4];      /* network order, with XF_NAT_DST_ADDR */
+	__u16 new_sport;       /* network order, with XF_NAT_SRC_PORT */
+	__u16 new_dport;       /* network order, with XF_NAT_DST_PORT */
+};
+XF_STATIC_ASSERT(sizeof(struct xf_flow_action) == 64, "xf_flow_action layout");
+XF_STATIC_ASSERT(XF_OFFSETOF(struct xf_flow_action, src_mac) == 16, "xf_flow_action.src_mac");
+XF_STATIC_ASSERT(XF_OFFSETOF(struct xf_flow_action, new_src) == 28, "xf_flow_action.new_src");
+
+/* Flow table value: the action, then counters the data path updates. */
+struct xf_flow_value {
+	struct xf_flow_action action;
+	__u64 packets;	    /* fast-path packets, updated atomically */
+	__u64 bytes;	    /* fast-path bytes (whole frames as received) */
+	__u64 last_seen_ns; /* CLOCK_MONOTONIC_COARSE of the last hit */
+	__u32 generation;   /* control-plane stamp for resync sweeps */
+	__u32 pad;	    /* must be zero */
+};
+XF_STATIC_ASSERT(sizeof(struct xf_flow_value) == 96, "xf_flow_value layout");
+XF_STATIC_ASSERT(XF_OFFSETOF(struct xf_flow_value, packets) == 64, "xf_flow_value.packets");
+
+/*
+ * Why a packet went to the kernel (XDP_PASS). Stable numbering: the loader,
+ * JSON output and tests index xf_counters.slow[] with it.
+ */
+enum xf_slow_reason {
+	XF_SLOW_NO_FLOW = 0, /* parsed, no entry for the key */
+	XF_SLOW_TCP_FIN_RST, /* conntrack must see the teardown */
+	XF_SLOW_TTL,	     /* TTL / hop limit would expire */
+	XF_SLOW_MTU,	     /* longer than the egress MTU */
+	XF_SLOW_UNPARSED,    /* truncated or malformed headers */
+	XF_SLOW_NOT_IP,	     /* ethertype / PPP protocol not IPv4/IPv6 */
+	XF_SLOW_NOT_TCP_UDP, /* another L4 protocol (ICMP, ...) */
+	XF_SLOW_IP_OPTIONS,  /* IPv4 with options */
+	XF_SLOW_FRAGMENT,    /* IPv4 fragment */
+	XF_SLOW_IPV6_EXT,    /* IPv6 extension header */
+	XF_SLOW_NO_EGRESS,   /* egress missing from the devmap */
+	XF_SLOW_MAX,
+};
+
+/* Global counters, one copy per CPU (BPF_MAP_TYPE_PERCPU_ARRAY, key 0). */
+struct xf_counters {
+	__u64 rx_packets;   /* every frame the program saw */
+	__u64 fast_packets; /* redirected by a flow entry */
+	__u64 fast_bytes;
+	__u64 redirect_errors;	 /* bpf_redirect_map refused the target */
+	__u64 slow[XF_SLOW_MAX]; /* XDP_PASS, by enum xf_slow_reason */
+	__u64 pad[5];		 /* room to grow without changing the size */
+};
+XF_STATIC_ASSERT(sizeof(struct xf_counters) == 160, "xf_counters layout");
+
+/*
+ * Control-plane state published for other processes (`xdpflow status`,
+ * `stats`) in a one-entry BPF array: they find it through the attached
+ * program's map ids, so no pin or socket is needed to read it. Written by
+ * the loader only; times are CLOCK_MONOTONIC nanoseconds.
+ */
+struct xf_status {
+	__u32 pid;	 /* the control plane's process */
+	__u32 max_flows; /* connections the table holds */
+	__u64 started_ns;
+	__u64 heartbeat_ns; /* refreshed every loop iteration */
+	__u64 last_ct_event_ns;
+	__u64 ct_events;       /* conntrack messages handled */
+	__u64 resyncs;	       /* full dumps after an overrun */
+	__u64 parse_errors;    /* malformed netlink messages */
+	__u64 flows_offloaded; /* connections in the table now */
+	__u64 rejected_full;   /* offloads refused: table full */
+	__u64 offloads_total;
+	__u64 removals_total;
+	__u64 keepalive_refreshes; /* conntrack timeouts refreshed */
+	__u64 events_lost;	   /* netlink overruns seen */
+	__u64 pad[4];
+};
+XF_STATIC_ASSERT(sizeof(struct xf_status) == 136, "xf_status layout");
+
+#endif /* XDPFLOW_FLOW_H */

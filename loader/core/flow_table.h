@@ -1,0 +1,29 @@
+// The flow table as the control plane sees it. The real one is the BPF hash
+// map (kernel/bpf_flow_table.h); unit tests use an in-memory fake.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+
+#include "xdpflow/flow.h"
+
+namespace xdpflow {
+
+class FlowTable {
+public:
+  virtual ~FlowTable() = default;
+  // Inserts or replaces one direction. Returns false when the table is full;
+  // throws SysError on any other failure.
+  virtual bool upsert(const xf_flow_key &key, const xf_flow_value &value) = 0;
+  // Returns false when the key was not there.
+  virtual bool remove(const xf_flow_key &key) = 0;
+  virtual std::optional<xf_flow_value> lookup(const xf_flow_key &key) const = 0;
+  // Visits every entry (batched reads on the real map).
+  virtual void
+  for_each(const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) const = 0;
+  // Map entries the table holds at most (2 per connection).
+  virtual std::size_t capacity() const = 0;
+};
+
+} // namespace xdpflow

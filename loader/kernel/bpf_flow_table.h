@@ -1,0 +1,26 @@
+// FlowTable over the real BPF hash map, by fd: the loader's own map or one
+// found through a running instance's program (map id -> fd).
+#pragma once
+
+#include "core/flow_table.h"
+
+namespace xdpflow {
+
+class BpfFlowTable : public FlowTable {
+public:
+  // Does not take ownership of map_fd.
+  explicit BpfFlowTable(int map_fd);
+
+  bool upsert(const xf_flow_key &key, const xf_flow_value &value) override;
+  bool remove(const xf_flow_key &key) override;
+  std::optional<xf_flow_value> lookup(const xf_flow_key &key) const override;
+  void for_each(
+      const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) const override;
+  std::size_t capacity() const override { return capacity_; }
+
+private:
+  int fd_;
+  std::size_t capacity_;
+};
+
+} // namespace xdpflow

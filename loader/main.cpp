@@ -1,0 +1,29 @@
+// xdpflow: an XDP flow cache for Linux gateways. main() only parses the
+// command line and turns errors into one line and an exit code:
+// 0 ok, 1 runtime failure, 2 usage error.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cmd/commands.h"
+#include "core/error.h"
+#include "xdpflow/version.h"
+
+int main(int argc, char **argv) {
+  CLI::App app{"xdpflow: XDP flow cache for Linux gateways", "xdpflow"};
+  app.set_version_flag("--version", "xdpflow " XDPFLOW_VERSION);
+  app.require_subcommand(1);
+  xdpflow::cmd::register_all(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  } catch (const xdpflow::UsageError &e) {
+    std::fprintf(stderr, "xdpflow: %s\n", e.what());
+    return 2;
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "xdpflow: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
