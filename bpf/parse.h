@@ -8,9 +8,12 @@
 #ifndef XDPFLOW_BPF_PARSE_H
 #define XDPFLOW_BPF_PARSE_H
 
+/* The UAPI headers first: libbpf's helper headers use their types. */
+#include <linux/bpf.h>
+#include <linux/types.h>
+
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
-#include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
