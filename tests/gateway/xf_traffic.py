@@ -12,8 +12,8 @@ timings without parsing free text.
              longest pause between two received chunks after the first byte:
              the stall a user would see.
   tcp-source --to A --port P --bytes N [--rate BYTES_PER_S] [--sport S]
-             [--bind A] [--rst] [--hold S]
-             connect, send N bytes of random payload (paced if --rate), then
+             [--bind A] [--rst] [--hold S] [--go FILE]
+             connect (then wait until FILE exists, with --go), send N bytes of random payload (paced if --rate), then
              close (FIN, or RST with --rst, after --hold seconds idle);
              prints {"bytes", "sha256", "duration_s", "local"}.
   udp-echo   --port P [--bind A] [--ready FILE] [--idle S]
@@ -93,6 +93,10 @@ def tcp_source(a):
     s.connect((a.to, a.port))
     s.settimeout(None)
     local = "%s:%d" % s.getsockname()[:2]
+    if a.go:
+        print(json.dumps({"connected": local}), file=sys.stderr, flush=True)
+        while not os.path.exists(a.go):
+            time.sleep(0.01)
     block = os.urandom(1 << 20)
     h = hashlib.sha256()
     sent = 0
@@ -193,6 +197,7 @@ def main():
     m.add_argument("--bind")
     m.add_argument("--rst", action="store_true")
     m.add_argument("--hold", type=float, default=0)
+    m.add_argument("--go")
     m = sub.add_parser("udp-echo")
     m.add_argument("--port", type=int, required=True)
     m.add_argument("--bind", default="::")

@@ -174,7 +174,6 @@ xf_gw_create() {
   _xf_gw_sysctls "$XF_NS_CLIENT" 0
   _xf_gw_sysctls "$XF_NS_SERVER" 0
   _xf_gw_sysctls "$XF_NS_GW" 1
-  ip netns exec "$XF_NS_GW" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 2>/dev/null || true
 
   _xf_gw_link "$XF_GW_LAN" "$XF_NS_CLIENT" "$XF_CLIENT_IF" 198.18.0 2001:2:0:1::
   _xf_gw_link "$XF_GW_WAN" "$XF_NS_SERVER" "$XF_SERVER_IF" 198.19.0 2001:2:0:2::
@@ -251,7 +250,7 @@ xf_stat() {
 xf_gw_offloaded_count() {
   local out
   out=$(xf_xdpflow flows --json 2>/dev/null) || { echo 0; return; }
-  echo "$out" | jq -r 'if type == "array" then length elif has("flows") then (.flows | length) else 0 end' 2>/dev/null || echo 0
+  echo "$out" | jq -r '.flows | length' 2>/dev/null || echo 0
 }
 
 xf_gw_attach() {
