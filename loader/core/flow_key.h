@@ -43,3 +43,26 @@ FlowTuple tuple_of(const xf_flow_key &key);
 std::string to_string(const FlowTuple &t);
 
 } // namespace xdpflow
+
+namespace xdpflow {
+
+// Hash for unordered containers keyed by tuple (FNV-1a over the fields).
+struct FlowTupleHash {
+  std::size_t operator()(const FlowTuple &t) const noexcept {
+    std::uint64_t h = 1469598103934665603ull;
+    auto mix = [&h](const void *p, std::size_t n) {
+      auto *b = static_cast<const std::uint8_t *>(p);
+      for (std::size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    };
+    mix(&t.src.family, 1);
+    mix(t.src.bytes.data(), 16);
+    mix(t.dst.bytes.data(), 16);
+    mix(&t.sport, 2);
+    mix(&t.dport, 2);
+    mix(&t.proto, 1);
+    return h;
+  }
+};
+
+} // namespace xdpflow

@@ -26,7 +26,7 @@ struct ControlPlaneConfig {
   std::uint32_t exclude_mark = 0, exclude_mask = 0;
   unsigned idle_timeout_sec = 300; // no packets for this long: leave the map
   int verbose = 0;                 // 1+: one log line per flow decision
-  int ct_rcvbuf_bytes = 0; // conntrack socket buffer; 0 = default large; tests set tiny
+  int ct_rcvbuf_bytes = 0;         // conntrack socket buffer; 0 = default large; tests set tiny
 };
 
 class ControlPlane {

@@ -1,0 +1,279 @@
+#include "core/ct_message.h"
+
+#include <arpa/inet.h>
+#include <cstring>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <netinet/in.h>
+
+namespace xdpflow {
+namespace {
+
+// Expected payload length per attribute type at one nesting level; 0 = any
+// (nested or string: checked where read).
+struct LenRule {
+  int type;
+  std::size_t len;
+};
+
+// The attributes of one nesting level, indexed by type, with wrong lengths
+// rejected, so the readers below only see well-formed values. Unknown types
+// are skipped (newer kernels add attributes).
+template <int Max> struct AttrTable {
+  const nlattr *at[Max + 1] = {};
+};
+
+struct Collector {
+  const nlattr **at;
+  int max;
+  const LenRule *rules;
+  std::size_t nrules;
+  bool bad = false;
+};
+
+int collect(const nlattr *attr, void *data) {
+  auto *c = static_cast<Collector *>(data);
+  int type = mnl_attr_get_type(attr);
+  if (type > c->max)
+    return MNL_CB_OK;
+  for (std::size_t i = 0; i < c->nrules; i++)
+    if (c->rules[i].type == type && c->rules[i].len &&
+        mnl_attr_get_payload_len(attr) != c->rules[i].len) {
+      c->bad = true;
+      return MNL_CB_ERROR;
+    }
+  c->at[type] = attr;
+  return MNL_CB_OK;
+}
+
+// Walks the attributes in [start, start+len) strictly: an attribute that
+// runs past the end, or bytes left over that cannot be one, make the whole
+// message malformed (libmnl's own walk stops quietly at a short tail).
+bool walk(const void *start, std::size_t len, Collector &c) {
+  auto *p = static_cast<const std::uint8_t *>(start);
+  std::size_t off = 0;
+  while (off < len) {
+    if (len - off < sizeof(nlattr))
+      return false;
+    auto *a = reinterpret_cast<const nlattr *>(p + off);
+    if (a->nla_len < sizeof(nlattr) || a->nla_len > len - off)
+      return false;
+    if (collect(a, &c) != MNL_CB_OK)
+      return false;
+    off += MNL_ALIGN(a->nla_len);
+  }
+  return !c.bad;
+}
+
+template <int Max, std::size_t N>
+bool parse_nested(const nlattr *nest, AttrTable<Max> &table, const LenRule (&rules)[N]) {
+  Collector c{table.at, Max, rules, N};
+  return walk(mnl_attr_get_payload(nest), mnl_attr_get_payload_len(nest), c);
+}
+
+constexpr LenRule tuple_rules[] = {{CTA_TUPLE_IP, 0}, {CTA_TUPLE_PROTO, 0}, {CTA_TUPLE_ZONE, 2}};
+constexpr LenRule ip_rules[] = {
+    {CTA_IP_V4_SRC, 4}, {CTA_IP_V4_DST, 4}, {CTA_IP_V6_SRC, 16}, {CTA_IP_V6_DST, 16}};
+constexpr LenRule proto_rules[] = {
+    {CTA_PROTO_NUM, 1}, {CTA_PROTO_SRC_PORT, 2}, {CTA_PROTO_DST_PORT, 2}};
+constexpr LenRule protoinfo_rules[] = {{CTA_PROTOINFO_TCP, 0}};
+constexpr LenRule tcp_rules[] = {{CTA_PROTOINFO_TCP_STATE, 1}};
+constexpr LenRule help_rules[] = {{CTA_HELP_NAME, 0}};
+constexpr LenRule top_rules[] = {
+    {CTA_STATUS, 4}, {CTA_ZONE, 2}, {CTA_MARK, 4}, {CTA_ID, 4}, {CTA_TIMEOUT, 4}};
+
+bool parse_tuple(const nlattr *nest, FlowTuple &t, std::uint16_t &zone, std::string &error) {
+  AttrTable<CTA_TUPLE_MAX> tuple;
+  if (!parse_nested(nest, tuple, tuple_rules)) {
+    error = "bad tuple attribute";
+    return false;
+  }
+  if (!tuple.at[CTA_TUPLE_IP] || !tuple.at[CTA_TUPLE_PROTO]) {
+    error = "tuple without addresses or protocol";
+    return false;
+  }
+  AttrTable<CTA_IP_MAX> ip;
+  AttrTable<CTA_PROTO_MAX> proto;
+  if (!parse_nested(tuple.at[CTA_TUPLE_IP], ip, ip_rules) ||
+      !parse_nested(tuple.at[CTA_TUPLE_PROTO], proto, proto_rules)) {
+    error = "bad tuple address or protocol attribute";
+    return false;
+  }
+  if (ip.at[CTA_IP_V4_SRC] && ip.at[CTA_IP_V4_DST]) {
+    t.src.family = t.dst.family = XF_FAMILY_IPV4;
+    std::memcpy(t.src.bytes.data(), mnl_attr_get_payload(ip.at[CTA_IP_V4_SRC]), 4);
+    std::memcpy(t.dst.bytes.data(), mnl_attr_get_payload(ip.at[CTA_IP_V4_DST]), 4);
+  } else if (ip.at[CTA_IP_V6_SRC] && ip.at[CTA_IP_V6_DST]) {
+    t.src.family = t.dst.family = XF_FAMILY_IPV6;
+    std::memcpy(t.src.bytes.data(), mnl_attr_get_payload(ip.at[CTA_IP_V6_SRC]), 16);
+    std::memcpy(t.dst.bytes.data(), mnl_attr_get_payload(ip.at[CTA_IP_V6_DST]), 16);
+  } else {
+    error = "tuple without a source and destination address";
+    return false;
+  }
+  if (!proto.at[CTA_PROTO_NUM]) {
+    error = "tuple without a protocol number";
+    return false;
+  }
+  t.proto = mnl_attr_get_u8(proto.at[CTA_PROTO_NUM]);
+  if (proto.at[CTA_PROTO_SRC_PORT])
+    t.sport = ntohs(mnl_attr_get_u16(proto.at[CTA_PROTO_SRC_PORT]));
+  if (proto.at[CTA_PROTO_DST_PORT])
+    t.dport = ntohs(mnl_attr_get_u16(proto.at[CTA_PROTO_DST_PORT]));
+  if (tuple.at[CTA_TUPLE_ZONE])
+    zone = ntohs(mnl_attr_get_u16(tuple.at[CTA_TUPLE_ZONE]));
+  return true;
+}
+
+CtParseResult malformed(std::string why) {
+  CtParseResult r;
+  r.status = CtParseStatus::Malformed;
+  r.error = std::move(why);
+  return r;
+}
+
+} // namespace
+
+CtParseResult parse_ct_message(const nlmsghdr *nlh, std::size_t buf_len) {
+  int len = static_cast<int>(buf_len);
+  if (!nlh || buf_len < sizeof(nlmsghdr) || !mnl_nlmsg_ok(nlh, len))
+    return malformed("truncated netlink message");
+  if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK)
+    return {CtParseStatus::NotConntrack, {}, {}};
+  int msg = NFNL_MSG_TYPE(nlh->nlmsg_type);
+  if (msg != IPCTNL_MSG_CT_NEW && msg != IPCTNL_MSG_CT_DELETE)
+    return {CtParseStatus::NotConntrack, {}, {}};
+  if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nfgenmsg))
+    return malformed("conntrack message shorter than its nfgenmsg header");
+
+  CtParseResult r;
+  CtEvent &ev = r.event;
+  if (msg == IPCTNL_MSG_CT_DELETE)
+    ev.type = CtEventType::Destroy;
+  else if ((nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL)) == (NLM_F_CREATE | NLM_F_EXCL))
+    ev.type = CtEventType::New;
+  else
+    ev.type = CtEventType::Update;
+  ev.from_dump = nlh->nlmsg_flags & NLM_F_MULTI;
+
+  AttrTable<CTA_MAX> top;
+  Collector c{top.at, CTA_MAX, top_rules, std::size(top_rules)};
+  if (!walk(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)),
+            mnl_nlmsg_get_payload_len(nlh) - MNL_ALIGN(sizeof(nfgenmsg)), c))
+    return malformed("bad conntrack attribute");
+  if (!top.at[CTA_TUPLE_ORIG] || !top.at[CTA_TUPLE_REPLY])
+    return malformed("conntrack message without both tuples");
+
+  std::uint16_t zone_orig = 0, zone_reply = 0;
+  if (!parse_tuple(top.at[CTA_TUPLE_ORIG], ev.orig, zone_orig, r.error) ||
+      !parse_tuple(top.at[CTA_TUPLE_REPLY], ev.reply, zone_reply, r.error))
+    return malformed("conntrack tuple: " + r.error);
+  if (ev.orig.src.family != ev.reply.src.family || ev.orig.proto != ev.reply.proto)
+    return malformed("original and reply tuples disagree on family or protocol");
+  ev.zone = zone_orig ? zone_orig : zone_reply;
+  if (top.at[CTA_ZONE])
+    ev.zone = ntohs(mnl_attr_get_u16(top.at[CTA_ZONE]));
+
+  if (top.at[CTA_STATUS]) {
+    ev.status = ntohl(mnl_attr_get_u32(top.at[CTA_STATUS]));
+    ev.has_status = true;
+  }
+  if (top.at[CTA_MARK])
+    ev.mark = ntohl(mnl_attr_get_u32(top.at[CTA_MARK]));
+  if (top.at[CTA_ID])
+    ev.id = ntohl(mnl_attr_get_u32(top.at[CTA_ID]));
+  if (top.at[CTA_TIMEOUT])
+    ev.timeout = ntohl(mnl_attr_get_u32(top.at[CTA_TIMEOUT]));
+  ev.has_master = top.at[CTA_TUPLE_MASTER] != nullptr;
+
+  if (top.at[CTA_PROTOINFO]) {
+    AttrTable<CTA_PROTOINFO_MAX> pinfo;
+    if (!parse_nested(top.at[CTA_PROTOINFO], pinfo, protoinfo_rules))
+      return malformed("bad CTA_PROTOINFO");
+    if (pinfo.at[CTA_PROTOINFO_TCP]) {
+      AttrTable<CTA_PROTOINFO_TCP_MAX> tcp;
+      if (!parse_nested(pinfo.at[CTA_PROTOINFO_TCP], tcp, tcp_rules))
+        return malformed("bad CTA_PROTOINFO_TCP");
+      if (tcp.at[CTA_PROTOINFO_TCP_STATE])
+        ev.tcp_state = mnl_attr_get_u8(tcp.at[CTA_PROTOINFO_TCP_STATE]);
+    }
+  }
+  if (top.at[CTA_HELP]) {
+    AttrTable<CTA_HELP_MAX> help;
+    if (!parse_nested(top.at[CTA_HELP], help, help_rules))
+      return malformed("bad CTA_HELP");
+    if (help.at[CTA_HELP_NAME]) {
+      if (mnl_attr_validate(help.at[CTA_HELP_NAME], MNL_TYPE_NUL_STRING) < 0)
+        return malformed("CTA_HELP_NAME is not a string");
+      ev.has_helper = true;
+      ev.helper = mnl_attr_get_str(help.at[CTA_HELP_NAME]);
+    }
+  }
+  r.status = CtParseStatus::Ok;
+  return r;
+}
+
+void put_ct_tuple(nlmsghdr *nlh, std::uint16_t attr_type, const FlowTuple &t) {
+  nlattr *tuple = mnl_attr_nest_start(nlh, attr_type);
+  nlattr *ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+  if (t.src.family == XF_FAMILY_IPV4) {
+    mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, t.src.bytes.data());
+    mnl_attr_put(nlh, CTA_IP_V4_DST, 4, t.dst.bytes.data());
+  } else {
+    mnl_attr_put(nlh, CTA_IP_V6_SRC, 16, t.src.bytes.data());
+    mnl_attr_put(nlh, CTA_IP_V6_DST, 16, t.dst.bytes.data());
+  }
+  mnl_attr_nest_end(nlh, ip);
+  nlattr *proto = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+  mnl_attr_put_u8(nlh, CTA_PROTO_NUM, t.proto);
+  if (t.proto == IPPROTO_TCP || t.proto == IPPROTO_UDP) {
+    mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(t.sport));
+    mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(t.dport));
+  }
+  mnl_attr_nest_end(nlh, proto);
+  mnl_attr_nest_end(nlh, tuple);
+}
+
+static nlmsghdr *put_ct_header(void *buf, std::uint16_t msg, std::uint16_t flags, std::uint32_t seq,
+                               std::uint8_t family) {
+  nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | msg;
+  nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+  nlh->nlmsg_seq = seq;
+  auto *nfg = static_cast<nfgenmsg *>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
+  nfg->nfgen_family = family;
+  nfg->version = NFNETLINK_V0;
+  nfg->res_id = 0;
+  return nlh;
+}
+
+nlmsghdr *build_ct_dump_request(void *buf, std::uint32_t seq) {
+  return put_ct_header(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq, AF_UNSPEC);
+}
+
+std::size_t build_ct_update(void *buf, std::uint32_t seq, const CtUpdate &update) {
+  std::uint8_t family = update.orig.src.family == XF_FAMILY_IPV6 ? AF_INET6 : AF_INET;
+  // NLM_F_ACK: an error (entry gone) comes back either way; asking for the
+  // ack too would double the replies for nothing.
+  nlmsghdr *nlh = put_ct_header(buf, IPCTNL_MSG_CT_NEW, 0, seq, family);
+  put_ct_tuple(nlh, CTA_TUPLE_ORIG, update.orig);
+  if (update.timeout_sec)
+    mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(*update.timeout_sec));
+  if (update.be_liberal && update.orig.proto == IPPROTO_TCP) {
+    nf_ct_tcp_flags flags{};
+    flags.flags = IP_CT_TCP_FLAG_BE_LIBERAL;
+    flags.mask = IP_CT_TCP_FLAG_BE_LIBERAL;
+    nlattr *pinfo = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
+    nlattr *tcp = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
+    mnl_attr_put(nlh, CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, sizeof(flags), &flags);
+    mnl_attr_put(nlh, CTA_PROTOINFO_TCP_FLAGS_REPLY, sizeof(flags), &flags);
+    mnl_attr_nest_end(nlh, tcp);
+    mnl_attr_nest_end(nlh, pinfo);
+  }
+  return nlh->nlmsg_len;
+}
+
+} // namespace xdpflow

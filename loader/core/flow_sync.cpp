@@ -1,0 +1,374 @@
+#include "core/flow_sync.h"
+
+#include <algorithm>
+#include <cstring>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
+#include <netinet/in.h>
+#include <vector>
+
+namespace xdpflow {
+
+const char *to_string(SyncOutcome o) {
+  switch (o) {
+  case SyncOutcome::Offloaded:
+    return "offloaded";
+  case SyncOutcome::Updated:
+    return "updated";
+  case SyncOutcome::Unchanged:
+    return "unchanged";
+  case SyncOutcome::Removed:
+    return "removed";
+  case SyncOutcome::NotOffloadable:
+    return "not offloadable";
+  case SyncOutcome::Unresolved:
+    return "egress unresolved";
+  case SyncOutcome::RejectedFull:
+    return "rejected (table full)";
+  case SyncOutcome::Ignored:
+    return "ignored";
+  }
+  return "?";
+}
+
+const char *why_not_offloadable(const CtEvent &ev, const FlowSyncConfig &config) {
+  if (ev.orig.proto != IPPROTO_TCP && ev.orig.proto != IPPROTO_UDP)
+    return "protocol not handled by the data path";
+  if (ev.has_helper)
+    return "conntrack helper";
+  if (ev.has_master)
+    return "expected connection (has a master)";
+  if (ev.zone != 0)
+    return "conntrack zone";
+  if (config.exclude_mask && (ev.mark & config.exclude_mask) == config.exclude_mark)
+    return "excluded mark";
+  if (!ev.has_status || !(ev.status & IPS_ASSURED))
+    return "not assured";
+  if (ev.status & IPS_DYING)
+    return "dying";
+  if (ev.orig.proto == IPPROTO_TCP && (!ev.tcp_state || *ev.tcp_state != TCP_CONNTRACK_ESTABLISHED))
+    return "TCP not established";
+  return nullptr;
+}
+
+namespace {
+
+// The tuple of a packet leaving in one direction: the inverse of the other
+// direction's tuple (conntrack's reply tuple is what the reply looks like on
+// the wire, so the original direction leaves as inverse(reply)).
+FlowTuple inverse(const FlowTuple &t) {
+  FlowTuple r;
+  r.src = t.dst;
+  r.dst = t.src;
+  r.sport = t.dport;
+  r.dport = t.sport;
+  r.proto = t.proto;
+  return r;
+}
+
+xf_flow_action make_action(const FlowTuple &in, const FlowTuple &out, const Egress &eg,
+                           std::uint8_t direction) {
+  xf_flow_action a{};
+  a.egress_ifindex = eg.ifindex;
+  a.mtu = eg.mtu;
+  a.direction = direction;
+  a.encap = eg.encap;
+  std::memcpy(a.src_mac, eg.src_mac.data(), 6);
+  std::memcpy(a.dst_mac, eg.dst_mac.data(), 6);
+  if (out.src != in.src) {
+    a.nat |= XF_NAT_SRC_ADDR;
+    out.src.to_words(a.new_src);
+  }
+  if (out.dst != in.dst) {
+    a.nat |= XF_NAT_DST_ADDR;
+    out.dst.to_words(a.new_dst);
+  }
+  if (out.sport != in.sport) {
+    a.nat |= XF_NAT_SRC_PORT;
+    a.new_sport = htons(out.sport);
+  }
+  if (out.dport != in.dport) {
+    a.nat |= XF_NAT_DST_PORT;
+    a.new_dport = htons(out.dport);
+  }
+  return a;
+}
+
+bool same(const void *a, const void *b, std::size_t n) {
+  return std::memcmp(a, b, n) == 0;
+}
+
+} // namespace
+
+FlowSync::FlowSync(FlowSyncConfig config, FlowTable &table, EgressLookup &egress,
+                   ConntrackWriter &ct, Logger log)
+    : config_(std::move(config)), table_(table), egress_(egress), ct_(ct), log_(std::move(log)) {}
+
+void FlowSync::log(const std::string &line) const {
+  if (log_)
+    log_(line);
+}
+void FlowSync::logv(const std::string &line) const {
+  if (config_.verbose > 0)
+    log(line);
+}
+
+FlowSyncStats FlowSync::stats() const {
+  FlowSyncStats s = stats_;
+  s.flows_pending = flows_.size() - stats_.flows_offloaded;
+  return s;
+}
+
+void FlowSync::set_ct_timeouts(std::uint32_t tcp_sec, std::uint32_t udp_sec) {
+  config_.tcp_timeout_sec = tcp_sec;
+  config_.udp_timeout_sec = udp_sec;
+}
+
+SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
+  auto it = flows_.find(ev.orig);
+  if (ev.type == CtEventType::Destroy) {
+    if (it == flows_.end())
+      return SyncOutcome::Ignored;
+    // A DESTROY of an older entry with the same tuple (ids differ) must not
+    // remove its successor.
+    if (ev.id && it->second.ct.id && ev.id != it->second.ct.id)
+      return SyncOutcome::Ignored;
+    logv("remove " + to_string(ev.orig) + ": destroyed");
+    erase(it);
+    return SyncOutcome::Removed;
+  }
+
+  CtEvent merged = ev;
+  // Events carry CTA_PROTOINFO only when it changed: keep the state we know.
+  if (!merged.tcp_state && it != flows_.end())
+    merged.tcp_state = it->second.ct.tcp_state;
+  if (const char *why = why_not_offloadable(merged, config_)) {
+    if (it == flows_.end())
+      return SyncOutcome::NotOffloadable;
+    logv("remove " + to_string(ev.orig) + ": " + why);
+    erase(it);
+    return SyncOutcome::Removed;
+  }
+  if (it == flows_.end()) {
+    it = flows_.emplace(merged.orig, Flow{}).first;
+    by_reply_[merged.reply] = merged.orig;
+  } else if (it->second.ct.reply != merged.reply) {
+    by_reply_.erase(it->second.ct.reply);
+    by_reply_[merged.reply] = merged.orig;
+  }
+  Flow &flow = it->second;
+  flow.ct = merged;
+  flow.generation = generation_;
+  return install(flow, now_ns);
+}
+
+// Resolves both directions and makes the table match. Keeps the counters of
+// entries that stay, so keepalive and `xdpflow flows` see continuity.
+SyncOutcome FlowSync::install(Flow &flow, std::uint64_t now_ns) {
+  const CtEvent &ct = flow.ct;
+  FlowTuple out_orig = inverse(ct.reply); // original direction on its way out
+  FlowTuple out_reply = inverse(ct.orig); // reply direction on its way out
+  auto eg_orig = egress_.resolve(out_orig);
+  auto eg_reply = eg_orig ? egress_.resolve(out_reply) : std::nullopt;
+  bool allowed = eg_orig && eg_reply && config_.redirect_ifindexes.count(eg_orig->ifindex) &&
+                 config_.redirect_ifindexes.count(eg_reply->ifindex);
+  if (!allowed) {
+    if (flow.offloaded) {
+      logv("remove " + to_string(ct.orig) + ": egress no longer resolved or not attached");
+      uninstall(flow);
+      return SyncOutcome::Removed;
+    }
+    logv("pending " + to_string(ct.orig) + ": egress unresolved or not an attached interface");
+    return SyncOutcome::Unresolved;
+  }
+
+  xf_flow_key keys[2];
+  xf_flow_action actions[2];
+  // A packet of the original direction arrives on the interface the reply
+  // leaves through, and vice versa (symmetric routing, as nf_flow_table).
+  keys[XF_DIR_ORIGINAL] = make_flow_key(eg_reply->ifindex, eg_reply->encap, ct.orig);
+  keys[XF_DIR_REPLY] = make_flow_key(eg_orig->ifindex, eg_orig->encap, ct.reply);
+  actions[XF_DIR_ORIGINAL] = make_action(ct.orig, out_orig, *eg_orig, XF_DIR_ORIGINAL);
+  actions[XF_DIR_REPLY] = make_action(ct.reply, out_reply, *eg_reply, XF_DIR_REPLY);
+
+  if (flow.offloaded && same(keys, flow.keys, sizeof(keys)) &&
+      same(actions, flow.actions, sizeof(actions)))
+    return SyncOutcome::Unchanged;
+
+  bool was_offloaded = flow.offloaded;
+  xf_flow_value values[2]{};
+  for (int d = 0; d < 2; d++) {
+    if (was_offloaded) {
+      if (auto old = table_.lookup(flow.keys[d])) {
+        values[d].packets = old->packets;
+        values[d].bytes = old->bytes;
+        values[d].last_seen_ns = old->last_seen_ns;
+      }
+    }
+    values[d].action = actions[d];
+    values[d].generation = flow.generation;
+  }
+  if (was_offloaded)
+    for (int d = 0; d < 2; d++)
+      if (!same(&keys[d], &flow.keys[d], sizeof(xf_flow_key)))
+        table_.remove(flow.keys[d]);
+
+  bool ok0 = table_.upsert(keys[0], values[0]);
+  bool ok1 = ok0 && table_.upsert(keys[1], values[1]);
+  if (!ok1) {
+    if (ok0)
+      table_.remove(keys[0]);
+    if (was_offloaded) {
+      // Replacing entries failed half-way: the old ones are gone too.
+      table_.remove(flow.keys[1]);
+      flow.offloaded = false;
+      stats_.flows_offloaded--;
+      stats_.removals_total++;
+    }
+    if (!flow.rejected_counted) {
+      flow.rejected_counted = true;
+      stats_.rejected_full++;
+    }
+    if (!full_logged_) {
+      full_logged_ = true;
+      log("flow table full (" + std::to_string(table_.capacity()) +
+          " entries): new flows stay on the kernel path");
+    }
+    return SyncOutcome::RejectedFull;
+  }
+  std::memcpy(flow.keys, keys, sizeof(keys));
+  std::memcpy(flow.actions, actions, sizeof(actions));
+  full_logged_ = false;
+  if (was_offloaded) {
+    logv("update " + to_string(ct.orig) + ": egress " + std::to_string(eg_orig->ifindex) + "/" +
+         std::to_string(eg_reply->ifindex));
+    return SyncOutcome::Updated;
+  }
+  flow.offloaded = true;
+  flow.offloaded_ns = flow.last_active_ns = flow.last_refresh_ns = now_ns;
+  flow.packets_seen = 0;
+  flow.active_since_refresh = false;
+  stats_.flows_offloaded++;
+  stats_.offloads_total++;
+  // Conntrack will not see the offloaded segments; without BE_LIBERAL its
+  // window tracking would judge the final FIN out of window.
+  if (ct.orig.proto == IPPROTO_TCP)
+    ct_.update(CtUpdate{ct.orig, std::nullopt, true});
+  logv("offload " + to_string(ct.orig) + " -> ifindex " + std::to_string(eg_orig->ifindex) +
+       ", reply -> ifindex " + std::to_string(eg_reply->ifindex));
+  return SyncOutcome::Offloaded;
+}
+
+void FlowSync::uninstall(Flow &flow) {
+  if (!flow.offloaded)
+    return;
+  table_.remove(flow.keys[0]);
+  table_.remove(flow.keys[1]);
+  flow.offloaded = false;
+  stats_.flows_offloaded--;
+  stats_.removals_total++;
+}
+
+void FlowSync::erase(FlowMap::iterator it) {
+  uninstall(it->second);
+  by_reply_.erase(it->second.ct.reply);
+  flows_.erase(it);
+}
+
+void FlowSync::begin_resync() {
+  generation_++;
+}
+
+std::size_t FlowSync::end_resync() {
+  std::size_t removed = 0;
+  for (auto it = flows_.begin(); it != flows_.end();) {
+    auto next = std::next(it);
+    if (it->second.generation != generation_) {
+      logv("remove " + to_string(it->first) + ": not in conntrack any more (resync)");
+      erase(it);
+      removed++;
+    }
+    it = next;
+  }
+  // Entries no known flow owns (written by events we lost): collect first,
+  // deleting while the map is being walked would disturb the walk.
+  std::vector<xf_flow_key> orphans;
+  table_.for_each([&](const xf_flow_key &key, const xf_flow_value &value) {
+    if (!find_by_key(key, value.action.direction))
+      orphans.push_back(key);
+  });
+  for (const auto &key : orphans)
+    if (table_.remove(key))
+      removed++;
+  stats_.swept += removed;
+  return removed;
+}
+
+FlowSync::Flow *FlowSync::find_by_key(const xf_flow_key &key, std::uint8_t direction) {
+  if (direction > XF_DIR_REPLY)
+    return nullptr;
+  FlowTuple t = tuple_of(key);
+  FlowMap::iterator it;
+  if (direction == XF_DIR_ORIGINAL) {
+    it = flows_.find(t);
+  } else {
+    auto r = by_reply_.find(t);
+    if (r == by_reply_.end())
+      return nullptr;
+    it = flows_.find(r->second);
+  }
+  if (it == flows_.end() || !it->second.offloaded ||
+      !same(&it->second.keys[direction], &key, sizeof(key)))
+    return nullptr;
+  return &it->second;
+}
+
+void FlowSync::reresolve_all(std::uint64_t now_ns) {
+  for (auto &[orig, flow] : flows_)
+    install(flow, now_ns);
+}
+
+void FlowSync::keepalive(std::uint64_t now_ns) {
+  for (auto &[orig, flow] : flows_)
+    flow.pass_packets = 0;
+  table_.for_each([&](const xf_flow_key &key, const xf_flow_value &value) {
+    if (Flow *flow = find_by_key(key, value.action.direction))
+      flow->pass_packets += value.packets;
+  });
+  std::vector<FlowTuple> idle;
+  for (auto &[orig, flow] : flows_) {
+    if (!flow.offloaded)
+      continue;
+    if (flow.pass_packets != flow.packets_seen) {
+      flow.packets_seen = flow.pass_packets;
+      flow.last_active_ns = now_ns;
+      flow.active_since_refresh = true;
+    }
+    if (now_ns - flow.last_active_ns >= config_.idle_timeout_ns) {
+      idle.push_back(orig);
+      continue;
+    }
+    std::uint32_t timeout =
+        orig.proto == IPPROTO_TCP ? config_.tcp_timeout_sec : config_.udp_timeout_sec;
+    // Refresh well before conntrack could expire the entry, even with a short
+    // timeout, but not more often than the configured interval otherwise.
+    std::uint64_t interval =
+        std::min<std::uint64_t>(config_.keepalive_interval_ns, timeout * 1'000'000'000ull / 3);
+    if (flow.active_since_refresh && now_ns - flow.last_refresh_ns >= interval) {
+      ct_.update(CtUpdate{orig, timeout, false});
+      flow.last_refresh_ns = now_ns;
+      flow.active_since_refresh = false;
+      stats_.keepalive_refreshes++;
+    }
+  }
+  // Idle flows leave the table and our view; conntrack ages them normally,
+  // and a later event for them (state change) offloads them again.
+  for (const auto &orig : idle) {
+    auto it = flows_.find(orig);
+    logv("remove " + to_string(orig) + ": idle");
+    erase(it);
+    stats_.idle_removals++;
+  }
+}
+
+} // namespace xdpflow
