@@ -48,14 +48,16 @@ xf_same_payload() {
 
 # Number of offloaded connections (both directions in the map, as
 # `xdpflow flows --json` lists them) with the port as a source or destination
-# port in either direction, before or after NAT.
+# port in either direction, before or after NAT; optionally only of one
+# family (ipv4|ipv6).
 xf_flows_with_port() {
-  xf_xdpflow flows --json 2>/dev/null | jq -r --argjson p "$1" '
+  xf_xdpflow flows --json 2>/dev/null | jq -r --argjson p "$1" --arg fam "${2:-}" '
     [.flows[] | select(.original != null and .reply != null)
+     | select($fam == "" or .family == $fam)
      | select([.. | objects | (.sport?, .dport?)] | index($p) != null)] | length' 2>/dev/null || echo 0
 }
-xf_offloaded_port() { [ "$(xf_flows_with_port "$1")" -gt 0 ]; }
-xf_not_offloaded_port() { [ "$(xf_flows_with_port "$1")" -eq 0 ]; }
+xf_offloaded_port() { [ "$(xf_flows_with_port "$@")" -gt 0 ]; }
+xf_not_offloaded_port() { [ "$(xf_flows_with_port "$@")" -eq 0 ]; }
 
 # Conntrack entries in gw matching the conntrack(8) filter arguments.
 xf_ct() { ip netns exec "$XF_NS_GW" conntrack -L "$@" 2>/dev/null; }
@@ -64,5 +66,7 @@ xf_ct() { ip netns exec "$XF_NS_GW" conntrack -L "$@" 2>/dev/null; }
 xf_pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "0.0"; else printf "%.1f", 100 * a / b }'; }
 # xf_ge A B: A >= B for decimals.
 xf_ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+# xf_lt A B: A < B for decimals.
+xf_lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
 xf_result() { echo "RESULT $*"; }

@@ -14,9 +14,9 @@ MAX_KERNEL_FORWARDED=40
 xf_gw_create
 xf_gw_attach
 
-# bulk_case NAME SENDER_NS RECEIVER_NS CONNECT_ADDR PORT
+# bulk_case NAME FAMILY SENDER_NS RECEIVER_NS CONNECT_ADDR PORT
 bulk_case() {
-  local name=$1 src_ns=$2 dst_ns=$3 addr=$4 port=$5
+  local name=$1 fam=$2 src_ns=$3 dst_ns=$4 addr=$5 port=$6
   local go="$XF_GW_DIR/$name.go"
   xf_log "$name: $addr port $port, $BYTES bytes"
   xf_sink "$dst_ns" "$name.recv" tcp-sink --port "$port"
@@ -25,7 +25,7 @@ bulk_case() {
   ip netns exec "$src_ns" python3 "$XF_TOOL" tcp-source --to "$addr" --port "$port" \
     --bytes "$BYTES" --go "$go" >"$XF_GW_DIR/$name.sent" 2>"$XF_GW_DIR/$name.err" &
   local src_pid=$!
-  xf_wait_for 5 xf_offloaded_port "$port" ||
+  xf_wait_for 5 xf_offloaded_port "$port" "$fam" ||
     xf_fail "$name: connection not offloaded 5 s after the handshake: $(xf_xdpflow flows 2>&1)"
   fwd1=$(xf_gw_forwarded)
   fast0=$(xf_stat .totals.fast_packets)
@@ -33,7 +33,7 @@ bulk_case() {
   touch "$go"
   wait "$src_pid" || xf_fail "$name: sender failed: $(cat "$XF_GW_DIR/$name.err")"
   wait "$XF_SINK_PID" || xf_fail "$name: receiver failed: $(cat "$XF_GW_DIR/$name.recv.err")"
-  xf_wait_for 2 xf_not_offloaded_port "$port" || xf_fail "$name: flow still offloaded after the teardown"
+  xf_wait_for 2 xf_not_offloaded_port "$port" "$fam" || xf_fail "$name: flow still offloaded after the teardown"
   fast1=$(xf_stat .totals.fast_packets)
   rx1=$(xf_stat .totals.rx_packets)
   fwd2=$(xf_gw_forwarded)
@@ -51,8 +51,8 @@ bulk_case() {
     xf_fail "$name: the kernel forwarded $kernel packets (more than handshake + teardown)"
 }
 
-bulk_case snat4 "$XF_NS_CLIENT" "$XF_NS_SERVER" "$XF_SERVER_V4" 5001
-bulk_case snat6 "$XF_NS_CLIENT" "$XF_NS_SERVER" "$XF_SERVER_V6" 5002
-bulk_case dnat4 "$XF_NS_SERVER" "$XF_NS_CLIENT" "$XF_GW_WAN_V4" "$XF_PORT_FORWARD"
-bulk_case dnat6 "$XF_NS_SERVER" "$XF_NS_CLIENT" "$XF_GW_WAN_V6" "$XF_PORT_FORWARD"
+bulk_case snat4 ipv4 "$XF_NS_CLIENT" "$XF_NS_SERVER" "$XF_SERVER_V4" 5001
+bulk_case snat6 ipv6 "$XF_NS_CLIENT" "$XF_NS_SERVER" "$XF_SERVER_V6" 5002
+bulk_case dnat4 ipv4 "$XF_NS_SERVER" "$XF_NS_CLIENT" "$XF_GW_WAN_V4" "$XF_PORT_FORWARD"
+bulk_case dnat6 ipv6 "$XF_NS_SERVER" "$XF_NS_CLIENT" "$XF_GW_WAN_V6" "$XF_PORT_FORWARD"
 xf_log "PASS"

@@ -52,7 +52,7 @@ for f in "${flows[@]}"; do
 done
 for f in "${flows[@]}"; do
   read -r name fam echo_ns cl_ns addr port <<<"$f"
-  xf_wait_for 3 xf_offloaded_port "$port" || xf_fail "$name: not offloaded after ASSURED"
+  xf_wait_for 3 xf_offloaded_port "$port" "$fam" || xf_fail "$name: not offloaded after ASSURED"
 done
 declare -A id0
 for f in "${flows[@]}"; do
@@ -73,7 +73,7 @@ for f in "${flows[@]}"; do
   [ "$id1" = "${id0[$name]}" ] ||
     xf_fail "$name: conntrack entry ${id0[$name]} expired under XDP-only traffic (now: '${id1}')"
   ct_assured "$fam" "$port" || xf_fail "$name: conntrack entry no longer ASSURED"
-  xf_offloaded_port "$port" || xf_fail "$name: no longer offloaded after $((SECONDS - t0)) s"
+  xf_offloaded_port "$port" "$fam" || xf_fail "$name: no longer offloaded after $((SECONDS - t0)) s"
 done
 for i in "${!pids[@]}"; do
   wait "${pids[$i]}" || xf_fail "udp client ${flows[$i]%% *} failed"

@@ -5,12 +5,13 @@ Every mode prints one JSON object on stdout when it finishes, so a shell test
 can compare what was sent with what arrived (SHA-256 of the payload) and read
 timings without parsing free text.
 
-  tcp-sink   --port P [--bind A] [--ready FILE] [--count N]
+  tcp-sink   --port P [--bind A] [--ready FILE] [--count N] [--progress FILE]
              accept N connections (default 1) one after another, read each to
              EOF; prints {"bytes", "sha256", "max_gap_s", "duration_s",
              "peer", "reset"} per connection (one line each). max_gap_s is the
              longest pause between two received chunks after the first byte:
-             the stall a user would see.
+             the stall a user would see. --progress: bytes received so far,
+             rewritten into FILE every 0.1 s.
   tcp-source --to A --port P --bytes N [--rate BYTES_PER_S] [--sport S]
              [--bind A] [--rst] [--hold S] [--go FILE]
              connect (then wait until FILE exists, with --go), send N bytes of random payload (paced if --rate), then
@@ -49,6 +50,12 @@ def emit(obj):
     print(json.dumps(obj), flush=True)
 
 
+def write_progress(path, total):
+    with open(path + ".tmp", "w") as f:
+        f.write("%d\n" % total)
+    os.replace(path + ".tmp", path)
+
+
 def tcp_sink(a):
     fam = family_of(a.bind)
     srv = socket.socket(fam, socket.SOCK_STREAM)
@@ -61,7 +68,11 @@ def tcp_sink(a):
         h = hashlib.sha256()
         total, max_gap, reset = 0, 0.0, False
         start = last = None
+        written = 0.0
         while True:
+            if a.progress and time.monotonic() - written >= 0.1:
+                write_progress(a.progress, total)
+                written = time.monotonic()
             try:
                 data = conn.recv(CHUNK)
             except ConnectionResetError:
@@ -78,6 +89,8 @@ def tcp_sink(a):
             total += len(data)
             h.update(data)
         conn.close()
+        if a.progress:
+            write_progress(a.progress, total)
         emit({"bytes": total, "sha256": h.hexdigest(), "max_gap_s": round(max_gap, 4),
               "duration_s": round((last - start) if start else 0.0, 4),
               "peer": "%s:%d" % peer[:2], "reset": reset})
@@ -188,6 +201,7 @@ def main():
     m.add_argument("--bind", default="::")
     m.add_argument("--ready")
     m.add_argument("--count", type=int, default=1)
+    m.add_argument("--progress")
     m = sub.add_parser("tcp-source")
     m.add_argument("--to", required=True)
     m.add_argument("--port", type=int, required=True)
