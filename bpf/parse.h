@@ -148,6 +148,8 @@ static __always_inline int xf_parse(struct xdp_md *ctx, struct xf_parsed *p)
 		case 135: /* Mobility */
 		case 139: /* HIP */
 		case 140: /* Shim6 */
+		case 253: /* experimentation (RFC 3692): also extension headers */
+		case 254:
 			return XF_SLOW_IPV6_EXT;
 		}
 		p->key.family = XF_FAMILY_IPV6;

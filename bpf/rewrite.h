@@ -58,7 +58,7 @@ static __always_inline int xf_rewrite_l3l4(struct xdp_md *ctx, const struct xf_p
 		__u16 old_word;
 
 		l4 = iph + 1;
-		if (l4 + sizeof(struct tcphdr) > end)
+		if (l4 + sizeof(struct udphdr) > end)
 			return -1;
 		if (a->nat & XF_NAT_SRC_ADDR)
 			l3_acc = xf_nat_addr(l3_acc, &iph->saddr, a->new_src, 1);
@@ -73,7 +73,7 @@ static __always_inline int xf_rewrite_l3l4(struct xdp_md *ctx, const struct xf_p
 		struct ipv6hdr *ip6h = l3;
 
 		l4 = ip6h + 1;
-		if (l4 + sizeof(struct tcphdr) > end)
+		if (l4 + sizeof(struct udphdr) > end)
 			return -1;
 		if (a->nat & XF_NAT_SRC_ADDR)
 			l4_acc = xf_nat_addr(l4_acc, (__u32 *)&ip6h->saddr, a->new_src, 4);
@@ -92,7 +92,15 @@ static __always_inline int xf_rewrite_l3l4(struct xdp_md *ctx, const struct xf_p
 		ports[1] = a->new_dport;
 	}
 	if (p->key.proto == IPPROTO_TCP) {
-		l4_check = &((struct tcphdr *)l4)->check;
+		struct tcphdr *th = l4;
+
+		/* Parsing put the whole TCP header inside the frame, so this is for
+		 * the verifier only. The check before any write is the 8 bytes every
+		 * L4 header has: a UDP datagram with less than 12 bytes of payload is
+		 * shorter than a TCP header (found by tests/fuzz). */
+		if ((void *)(th + 1) > end)
+			return -1;
+		l4_check = &th->check;
 		*l4_check = xf_csum_apply(*l4_check, l4_acc);
 	} else {
 		l4_check = &((struct udphdr *)l4)->check;

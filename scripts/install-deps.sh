@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
-  clang llvm libbpf-dev bpftool linux-libc-dev
+  clang llvm libclang-rt-14-dev libbpf-dev bpftool linux-libc-dev
   libmnl-dev libcli11-dev libgtest-dev libsystemd-dev libcap2-bin
   iproute2 nftables conntrack iperf3 tcpdump ethtool procps kmod
   python3 gnuplot-nox jq iputils-ping
