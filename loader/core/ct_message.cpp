@@ -138,8 +138,11 @@ CtParseResult malformed(std::string why) {
 } // namespace
 
 CtParseResult parse_ct_message(const nlmsghdr *nlh, std::size_t buf_len) {
-  int len = static_cast<int>(buf_len);
-  if (!nlh || buf_len < sizeof(nlmsghdr) || !mnl_nlmsg_ok(nlh, len))
+  // Not mnl_nlmsg_ok(): it compares (int)nlmsg_len, so a length of 2^31 or
+  // more passes as negative and the walk below runs off the buffer (found by
+  // tests/fuzz/fuzz_netlink.cpp).
+  if (!nlh || buf_len < sizeof(nlmsghdr) || nlh->nlmsg_len < sizeof(nlmsghdr) ||
+      nlh->nlmsg_len > buf_len)
     return malformed("truncated netlink message");
   if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK)
     return {CtParseStatus::NotConntrack, {}, {}};
