@@ -9,6 +9,7 @@
 #include "xdpflow/version.h"
 
 int main(int argc, char **argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0); // progress lines reach pipes and journald promptly
   CLI::App app{"xdpflow: XDP flow cache for Linux gateways", "xdpflow"};
   app.set_version_flag("--version", "xdpflow " XDPFLOW_VERSION);
   app.require_subcommand(1);

@@ -1,0 +1,276 @@
+// xdpflow attach IFACE...: load the fast path, attach it to every interface
+// through bpf_links owned by this process, run the control plane in the
+// foreground until SIGINT/SIGTERM, then detach. Every resource is RAII, so
+// no error path (nor a crash) leaves a program attached.
+#include <atomic>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <net/if.h>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <unistd.h>
+
+#include "cmd/commands.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "kernel/control_plane.h"
+#include "kernel/fast_path.h"
+#include "kernel/instance.h"
+#include "kernel/map_pins.h"
+#include "kernel/netdev_features.h"
+#include "kernel/netns_lock.h"
+#include "kernel/sd_notify.h"
+#include "kernel/xdp_link.h"
+
+namespace xdpflow::cmd {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int) {
+  g_stop.store(true);
+}
+
+// No SA_RESTART: blocking calls in the control plane return EINTR promptly.
+void install_stop_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+struct AttachFlags {
+  std::vector<std::string> interfaces;
+  std::string mode, config, exclude_mark, pin;
+  std::uint32_t max_flows = 0;
+  unsigned idle_timeout = 0;
+  int verbose = 0;
+  bool replace = false;
+};
+
+std::string read_config_file(const std::string &path) {
+  std::ifstream in(path);
+  if (!in)
+    throw UsageError("cannot read the config file " + path + ": " + std::strerror(errno));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Config file first, then every flag given on the command line on top.
+AttachSettings settings_from(const AttachFlags &f, const CLI::App &sub) {
+  AttachSettings s;
+  if (!f.config.empty())
+    apply_config_text(read_config_file(f.config), f.config, s);
+  auto given = [&](const char *name) { return sub.get_option(name)->count() > 0; };
+  if (!f.interfaces.empty())
+    s.interfaces = f.interfaces;
+  if (given("--mode"))
+    apply_setting("mode", f.mode, s);
+  if (given("--max-flows"))
+    s.max_flows = f.max_flows;
+  if (given("--exclude-mark"))
+    apply_setting("exclude-mark", f.exclude_mark, s);
+  if (given("--idle-timeout"))
+    s.idle_timeout_sec = f.idle_timeout;
+  if (given("-v"))
+    s.verbose = f.verbose;
+  if (f.replace)
+    s.replace = true;
+  if (given("--pin"))
+    apply_setting("pin", f.pin, s);
+  if (s.interfaces.empty())
+    throw UsageError("attach needs at least one interface, e.g. xdpflow attach lan0 wan0 "
+                     "(or interfaces = ... in the config file)");
+  return s;
+}
+
+struct Interface {
+  std::string name;
+  std::uint32_t ifindex;
+};
+
+std::vector<Interface> resolve_interfaces(const std::vector<std::string> &names) {
+  std::vector<Interface> out;
+  std::set<std::uint32_t> seen;
+  for (const auto &name : names) {
+    std::uint32_t ifindex = if_nametoindex(name.c_str());
+    if (ifindex == 0)
+      throw UsageError("interface '" + name +
+                       "' does not exist in this network namespace (ip link lists those that do)");
+    if (!seen.insert(ifindex).second)
+      throw UsageError("interface '" + name + "' is given twice");
+    out.push_back({name, ifindex});
+  }
+  return out;
+}
+
+std::string describe_attachment(const XdpAttachment &a) {
+  return "program '" + a.prog_name + "' id " + std::to_string(a.prog_id) + ", " +
+         std::string(describe(a.mode));
+}
+
+// Programs already on the interfaces: refused, or (--replace) returned so
+// they can be detached right before our link takes their place.
+std::vector<XdpAttachment> check_existing(const std::vector<Interface> &ifaces, bool replace) {
+  std::vector<XdpAttachment> to_replace;
+  for (const auto &i : ifaces) {
+    for (const auto &a : xdp_attachments_of(i.ifindex, i.name)) {
+      bool ours = a.prog_name == kProgName;
+      if (!replace)
+        throw RuntimeError(
+            i.name + " already has an XDP program attached (" + describe_attachment(a) + "); " +
+            (ours ? "an earlier xdpflow left it: remove it with 'xdpflow detach " + i.name + "'"
+                  : "remove it with 'ip link set dev " + i.name + " xdp off'") +
+            ", or attach with --replace");
+      if (find_xdp_link(a.prog_id, i.ifindex))
+        throw RuntimeError(i.name + ": cannot replace " + describe_attachment(a) +
+                           ": it is held by a bpf_link of another process; stop that process");
+      to_replace.push_back(a);
+    }
+  }
+  return to_replace;
+}
+
+void detach_legacy(const XdpAttachment &a) {
+  int fd = bpf_prog_get_fd_by_id(a.prog_id);
+  if (fd < 0)
+    return; // gone meanwhile
+  UniqueFd prog(fd);
+  LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = fd);
+  if (bpf_xdp_detach(static_cast<int>(a.ifindex), xdp_mode_flag(a.mode), &opts))
+    throw SysError(errno, a.ifname + ": detaching the program to replace (" +
+                              describe_attachment(a) + ")");
+  std::printf("%s: --replace: detached %s\n", a.ifname.c_str(), describe_attachment(a).c_str());
+}
+
+std::uint32_t prog_id_of(int prog_fd) {
+  bpf_prog_info info{};
+  __u32 len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+    throw SysError(errno, "reading our program's id");
+  return info.id;
+}
+
+void run_attach(const AttachSettings &s) {
+  auto ifaces = resolve_interfaces(s.interfaces);
+  NetnsLock lock;
+  auto to_replace = check_existing(ifaces, s.replace);
+
+  std::optional<FastPath> fast_path;
+  try {
+    fast_path.emplace(FastPathOptions{s.max_flows});
+  } catch (const SysError &e) {
+    if (e.err() == EPERM)
+      throw RuntimeError("permission denied loading the XDP program: xdpflow attach needs "
+                         "CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (run as root or through "
+                         "xdpflow.service)");
+    throw;
+  }
+  FastPath &fp = *fast_path;
+  std::uint32_t prog_id = prog_id_of(fp.prog_fd());
+  // The program never touches xf_status, so the kernel would not list it in
+  // the program's map ids; binding it makes `status` find it by program.
+  if (bpf_prog_bind_map(fp.prog_fd(), fp.status_fd(), nullptr))
+    throw SysError(errno, "binding the xf_status map to the XDP program");
+
+  ControlPlaneConfig cfg;
+  cfg.exclude_mark = s.exclude_mark;
+  cfg.exclude_mask = s.exclude_mask;
+  cfg.idle_timeout_sec = s.idle_timeout_sec;
+  cfg.verbose = s.verbose;
+  std::vector<std::optional<std::uint64_t>> features;
+  for (const auto &i : ifaces) {
+    auto f = query_xdp_features(i.ifindex);
+    features.push_back(f);
+    bool target = can_be_redirect_target(f);
+    if (target)
+      fp.add_egress(i.ifindex);
+    else
+      std::printf("%s: warning: the driver cannot receive XDP redirects (no ndo-xmit); flows "
+                  "leaving through %s stay on the kernel path\n",
+                  i.name.c_str(), i.name.c_str());
+    cfg.interfaces.push_back({i.ifindex, i.name, target});
+  }
+
+  auto log = [](const std::string &line) { std::printf("%s\n", line.c_str()); };
+  std::vector<XdpLink> links; // destroyed before fast_path: detach, then unload
+  for (std::size_t n = 0; n < ifaces.size(); n++) {
+    const auto &i = ifaces[n];
+    for (const auto &a : to_replace)
+      if (a.ifindex == i.ifindex)
+        detach_legacy(a);
+    links.push_back(attach_xdp(fp.prog_fd(), i.name, i.ifindex, s.mode, features[n], log));
+    std::printf("%s: attached in %s (program id %u)\n", i.name.c_str(),
+                std::string(describe(links.back().mode())).c_str(), prog_id);
+  }
+  std::unique_ptr<MapPins> pins;
+  if (!s.pin_dir.empty())
+    pins = std::make_unique<MapPins>(fp, s.pin_dir);
+
+  install_stop_signals();
+  std::string names;
+  for (const auto &i : ifaces)
+    names += (names.empty() ? "" : ", ") + i.name;
+  ControlPlane control_plane(cfg, fp);
+  control_plane.run(g_stop, [&] {
+    std::printf("xdpflow running on %s (pid %d); SIGINT or SIGTERM detaches\n", names.c_str(),
+                getpid());
+    sd_notify_state("READY=1\nSTATUS=offloading on " + names +
+                    "\nMAINPID=" + std::to_string(getpid()));
+  });
+  sd_notify_state("STOPPING=1");
+  links.clear();
+  pins.reset();
+  std::printf("xdpflow stopped: detached from %s\n", names.c_str());
+}
+
+} // namespace
+
+void register_attach(CLI::App &app) {
+  auto flags = std::make_shared<AttachFlags>();
+  CLI::App *sub = app.add_subcommand(
+      "attach", "Attach the fast path to the interfaces and run the control plane in the "
+                "foreground until SIGINT/SIGTERM, then detach");
+  sub->add_option("interfaces", flags->interfaces,
+                  "Interfaces carrying forwarded traffic (LAN and WAN alike)")
+      ->type_name("IFACE...");
+  sub->add_option("--mode", flags->mode,
+                  "XDP mode: auto (hardware offload where the driver reports it, then native, "
+                  "then generic), or force hw, native or generic")
+      ->check(CLI::IsMember({"auto", "hw", "native", "generic"}))
+      ->type_name("MODE")
+      ->default_str("auto");
+  sub->add_option("--max-flows", flags->max_flows, "Connections the flow table holds")
+      ->check(CLI::Range(1u, 1u << 24))
+      ->type_name("N")
+      ->default_str(std::to_string(XF_DEFAULT_MAX_FLOWS));
+  sub->add_option("--config", flags->config,
+                  "Config file with the same settings (key = value); flags win")
+      ->type_name("FILE");
+  sub->add_option("--exclude-mark", flags->exclude_mark,
+                  "Keep connections whose conntrack mark matches VALUE/MASK on the kernel path")
+      ->type_name("VALUE/MASK");
+  sub->add_option("--idle-timeout", flags->idle_timeout,
+                  "Remove flows without packets for this long")
+      ->check(CLI::Range(1u, 86400u))
+      ->type_name("SEC")
+      ->default_str("300");
+  sub->add_option("--pin", flags->pin,
+                  "Also pin the maps under DIR on a bpffs (optional; nothing needs them)")
+      ->type_name("DIR");
+  sub->add_flag("--replace", flags->replace,
+                "Replace another XDP program attached to the interfaces");
+  sub->add_flag("-v,--verbose", flags->verbose, "Log every flow decision (repeat for more)");
+  sub->callback([flags, sub] { run_attach(settings_from(*flags, *sub)); });
+}
+
+} // namespace xdpflow::cmd

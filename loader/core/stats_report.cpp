@@ -1,0 +1,178 @@
+#include "core/stats_report.h"
+
+#include <cstdio>
+
+#include "core/json.h"
+#include "core/table.h"
+
+namespace xdpflow {
+
+std::string_view slow_reason_name(unsigned reason) {
+  static constexpr std::string_view names[XF_SLOW_MAX] = {
+      "no_flow",     "tcp_fin_rst", "ttl",      "mtu",      "unparsed",  "not_ip",
+      "not_tcp_udp", "ip_options",  "fragment", "ipv6_ext", "no_egress",
+  };
+  return reason < XF_SLOW_MAX ? names[reason] : "unknown";
+}
+
+xf_counters sum_counters(const std::vector<xf_counters> &per_cpu) {
+  xf_counters t{};
+  for (const auto &c : per_cpu) {
+    t.rx_packets += c.rx_packets;
+    t.fast_packets += c.fast_packets;
+    t.fast_bytes += c.fast_bytes;
+    t.redirect_errors += c.redirect_errors;
+    for (unsigned r = 0; r < XF_SLOW_MAX; r++)
+      t.slow[r] += c.slow[r];
+  }
+  return t;
+}
+
+namespace {
+std::uint64_t slow_total(const xf_counters &c) {
+  std::uint64_t n = 0;
+  for (unsigned r = 0; r < XF_SLOW_MAX; r++)
+    n += c.slow[r];
+  return n;
+}
+} // namespace
+
+std::string stats_json(const StatsSnapshot &s) {
+  JsonWriter j;
+  j.begin_object();
+  j.key("interfaces").begin_array();
+  for (const auto &i : s.interfaces) {
+    j.begin_object()
+        .field("name", std::string_view(i.name))
+        .field("ifindex", std::uint64_t{i.ifindex})
+        .field("mode", to_string(i.mode))
+        .end_object();
+  }
+  j.end_array();
+  j.key("totals").begin_object();
+  j.field("rx_packets", std::uint64_t{s.totals.rx_packets});
+  j.field("fast_packets", std::uint64_t{s.totals.fast_packets});
+  j.field("fast_bytes", std::uint64_t{s.totals.fast_bytes});
+  j.field("slow_packets", slow_total(s.totals));
+  j.key("slow_reasons").begin_object();
+  for (unsigned r = 0; r < XF_SLOW_MAX; r++)
+    j.field(slow_reason_name(r), std::uint64_t{s.totals.slow[r]});
+  j.end_object();
+  j.field("redirect_errors", std::uint64_t{s.totals.redirect_errors});
+  j.end_object();
+  j.key("flows").begin_object();
+  j.field("offloaded", s.flows_offloaded);
+  j.field("capacity", s.flows_capacity);
+  j.field("rejected_full", s.rejected_full);
+  j.end_object();
+  j.end_object();
+  return j.str() + "\n";
+}
+
+std::string stats_table(const StatsSnapshot &s) {
+  std::string out = "Interfaces:";
+  for (const auto &i : s.interfaces)
+    out += " " + i.name + " (" + std::string(to_string(i.mode)) + ")";
+  out += "\n\n";
+  const auto &t = s.totals;
+  TextTable table(
+      {{"COUNTER"}, {"PACKETS", TextTable::Align::Right}, {"SHARE", TextTable::Align::Right}});
+  auto share = [&](std::uint64_t n) {
+    if (t.rx_packets == 0)
+      return std::string("-");
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * double(n) / double(t.rx_packets));
+    return std::string(buf);
+  };
+  table.add_row({"received", std::to_string(t.rx_packets), share(t.rx_packets)});
+  table.add_row({"fast path", std::to_string(t.fast_packets), share(t.fast_packets)});
+  std::uint64_t slow = slow_total(t);
+  table.add_row({"slow path", std::to_string(slow), share(slow)});
+  for (unsigned r = 0; r < XF_SLOW_MAX; r++)
+    if (t.slow[r] || r <= XF_SLOW_UNPARSED)
+      table.add_row(
+          {"  " + std::string(slow_reason_name(r)), std::to_string(t.slow[r]), share(t.slow[r])});
+  table.add_row({"redirect errors", std::to_string(t.redirect_errors), share(t.redirect_errors)});
+  out += table.render();
+  out += "\nFast-path bytes: " + std::to_string(t.fast_bytes) + " (" +
+         human_bytes(double(t.fast_bytes)) + ")\n";
+  char fill[32] = "-";
+  if (s.flows_capacity)
+    std::snprintf(fill, sizeof fill, "%.1f%%",
+                  100.0 * double(s.flows_offloaded) / double(s.flows_capacity));
+  out += "Flows offloaded: " + std::to_string(s.flows_offloaded) + " of " +
+         std::to_string(s.flows_capacity) + " (" + fill +
+         "), rejected (table full): " + std::to_string(s.rejected_full) + "\n";
+  return out;
+}
+
+StatsRates compute_rates(const StatsSnapshot &before, const StatsSnapshot &after, double seconds) {
+  StatsRates r;
+  r.flows_offloaded = after.flows_offloaded;
+  if (seconds <= 0)
+    return r;
+  // Counters only grow while one instance runs; clamp in case it restarted.
+  auto delta = [](std::uint64_t a, std::uint64_t b) { return b >= a ? double(b - a) : 0.0; };
+  const auto &a = before.totals, &b = after.totals;
+  double rx = delta(a.rx_packets, b.rx_packets), fast = delta(a.fast_packets, b.fast_packets);
+  r.rx_pps = rx / seconds;
+  r.fast_pps = fast / seconds;
+  r.fast_bps = 8 * delta(a.fast_bytes, b.fast_bytes) / seconds;
+  r.slow_pps = delta(slow_total(a), slow_total(b)) / seconds;
+  for (unsigned i = 0; i < XF_SLOW_MAX; i++)
+    r.slow_pps_by_reason[i] = delta(a.slow[i], b.slow[i]) / seconds;
+  r.redirect_errors_ps = delta(a.redirect_errors, b.redirect_errors) / seconds;
+  if (rx > 0)
+    r.hit_ratio = fast / rx;
+  return r;
+}
+
+namespace {
+// The --watch columns: the four named slow reasons of DESIGN.md, the rest
+// summed as "other".
+TextTable rates_table() {
+  using A = TextTable::Align;
+  return TextTable({{"TIME"},
+                    {"RX pps", A::Right},
+                    {"FAST pps", A::Right},
+                    {"FAST bps", A::Right},
+                    {"SLOW pps", A::Right},
+                    {"no_flow", A::Right},
+                    {"fin_rst", A::Right},
+                    {"ttl", A::Right},
+                    {"mtu", A::Right},
+                    {"other", A::Right},
+                    {"REDIR err/s", A::Right},
+                    {"HIT", A::Right},
+                    {"FLOWS", A::Right}});
+}
+const std::vector<std::size_t> &rates_widths() {
+  static const std::vector<std::size_t> w = {8, 8, 8, 8, 8, 7, 7, 6, 6, 6, 11, 6, 7};
+  return w;
+}
+} // namespace
+
+std::string rates_header() {
+  auto t = rates_table();
+  return t.render_row(t.header_cells(), rates_widths());
+}
+
+std::string rates_row(std::string_view time_label, const StatsRates &r) {
+  double other = 0;
+  for (unsigned i = XF_SLOW_UNPARSED; i < XF_SLOW_MAX; i++)
+    other += r.slow_pps_by_reason[i];
+  char hit[16] = "-";
+  if (r.hit_ratio)
+    std::snprintf(hit, sizeof hit, "%.1f%%", 100.0 * *r.hit_ratio);
+  auto t = rates_table();
+  return t.render_row({std::string(time_label), human_count(r.rx_pps), human_count(r.fast_pps),
+                       human_count(r.fast_bps), human_count(r.slow_pps),
+                       human_count(r.slow_pps_by_reason[XF_SLOW_NO_FLOW]),
+                       human_count(r.slow_pps_by_reason[XF_SLOW_TCP_FIN_RST]),
+                       human_count(r.slow_pps_by_reason[XF_SLOW_TTL]),
+                       human_count(r.slow_pps_by_reason[XF_SLOW_MTU]), human_count(other),
+                       human_count(r.redirect_errors_ps), hit, std::to_string(r.flows_offloaded)},
+                      rates_widths());
+}
+
+} // namespace xdpflow

@@ -1,0 +1,65 @@
+#include "kernel/map_pins.h"
+
+#include <bpf/bpf.h>
+#include <cerrno>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "kernel/fast_path.h"
+
+namespace xdpflow {
+
+namespace {
+constexpr long kBpfFsMagic = 0xcafe4a11;
+}
+
+const std::vector<std::string> &MapPins::names() {
+  static const std::vector<std::string> n = {"xf_flows", "xf_counters", "xf_devmap", "xf_status"};
+  return n;
+}
+
+MapPins::MapPins(const FastPath &fp, const std::string &dir) {
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw SysError(errno, "creating the pin directory " + dir);
+  struct statfs fs {};
+  if (statfs(dir.c_str(), &fs) != 0)
+    throw SysError(errno, "checking the pin directory " + dir);
+  if (static_cast<long>(fs.f_type) != kBpfFsMagic)
+    throw RuntimeError("--pin " + dir + " is not on a BPF filesystem (mount -t bpf bpf " +
+                       "/sys/fs/bpf, then use a directory below it)");
+  const int fds[] = {fp.flows_fd(), fp.counters_fd(), fp.devmap_fd(), fp.status_fd()};
+  for (std::size_t i = 0; i < names().size(); i++) {
+    std::string path = dir + "/" + names()[i];
+    if (bpf_obj_pin(fds[i], path.c_str()) != 0) {
+      int err = errno;
+      for (const auto &p : paths_)
+        unlink(p.c_str());
+      throw SysError(err, "pinning " + path +
+                              (err == EEXIST
+                                   ? " (left by an earlier run? xdpflow detach --pin " + dir + ")"
+                                   : std::string()));
+    }
+    paths_.push_back(path);
+  }
+}
+
+MapPins::~MapPins() {
+  for (const auto &p : paths_)
+    unlink(p.c_str());
+}
+
+std::vector<std::string> MapPins::remove_from(const std::string &dir) {
+  std::vector<std::string> removed;
+  for (const auto &n : names()) {
+    std::string path = dir + "/" + n;
+    if (unlink(path.c_str()) == 0)
+      removed.push_back(path);
+    else if (errno != ENOENT)
+      throw SysError(errno, "removing the pin " + path);
+  }
+  return removed;
+}
+
+} // namespace xdpflow
