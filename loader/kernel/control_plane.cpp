@@ -1,31 +1,195 @@
 #include "kernel/control_plane.h"
 
-#include <chrono>
-#include <thread>
+#include <bpf/bpf.h>
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <poll.h>
+#include <unistd.h>
 
+#include "core/error.h"
+#include "core/flow_sync.h"
+#include "kernel/bpf_flow_table.h"
+#include "kernel/ct_netlink.h"
+#include "kernel/egress_resolver.h"
 #include "kernel/fast_path.h"
 
 namespace xdpflow {
+namespace {
+
+std::uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + ts.tv_nsec;
+}
+
+void log_line(const std::string &line) {
+  std::fprintf(stderr, "xdpflow: %s\n", line.c_str());
+}
+
+// The namespace's conntrack timeout sysctl (seconds), or fallback.
+std::uint32_t read_sysctl(const char *path, std::uint32_t fallback) {
+  std::ifstream in(path);
+  std::uint32_t v = 0;
+  if (in >> v && v > 0)
+    return v;
+  return fallback;
+}
+
+constexpr std::uint64_t ms = 1'000'000ull;
+
+} // namespace
 
 struct ControlPlane::Impl {
+  Impl(const ControlPlaneConfig &config, FastPath &fast_path)
+      : config(config), fast_path(fast_path), table(fast_path.flows_fd()),
+        listener(config.ct_rcvbuf_bytes),
+        sync(make_sync_config(config), table, resolver, writer, log_line) {
+    status.pid = static_cast<__u32>(getpid());
+    status.max_flows = fast_path.max_flows();
+    status.started_ns = monotonic_ns();
+  }
+
+  static FlowSyncConfig make_sync_config(const ControlPlaneConfig &c) {
+    FlowSyncConfig s;
+    for (const auto &i : c.interfaces)
+      if (i.redirect_target)
+        s.redirect_ifindexes.insert(i.ifindex);
+    s.exclude_mark = c.exclude_mark;
+    s.exclude_mask = c.exclude_mask;
+    s.idle_timeout_ns = static_cast<std::uint64_t>(c.idle_timeout_sec) * 1'000'000'000ull;
+    s.verbose = c.verbose;
+    return s;
+  }
+
+  void on_ct_message(const CtParseResult &r) {
+    switch (r.status) {
+    case CtParseStatus::Ok:
+      status.ct_events++;
+      status.last_ct_event_ns = monotonic_ns();
+      sync.handle(r.event, status.last_ct_event_ns);
+      break;
+    case CtParseStatus::Malformed:
+      if (status.parse_errors++ < 10)
+        log_line("malformed conntrack message ignored: " + r.error);
+      break;
+    case CtParseStatus::NotConntrack:
+      break;
+    }
+  }
+
+  // Full dump, then sweep what it did not confirm.
+  void resync() {
+    sync.begin_resync();
+    listener.dump([this](const CtParseResult &r) { on_ct_message(r); });
+    std::size_t swept = sync.end_resync();
+    if (swept)
+      log_line("resync removed " + std::to_string(swept) + " stale flow entries");
+    writer.flush();
+  }
+
+  void refresh_timeouts() {
+    sync.set_ct_timeouts(
+        read_sysctl("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", 432000),
+        read_sysctl("/proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream", 120));
+  }
+
+  void publish() {
+    auto s = sync.stats();
+    status.heartbeat_ns = monotonic_ns();
+    status.flows_offloaded = s.flows_offloaded;
+    status.rejected_full = s.rejected_full;
+    status.offloads_total = s.offloads_total;
+    status.removals_total = s.removals_total;
+    status.keepalive_refreshes = s.keepalive_refreshes;
+    __u32 key = 0;
+    if (bpf_map_update_elem(fast_path.status_fd(), &key, &status, BPF_ANY))
+      throw SysError(errno, "publishing the control plane status");
+  }
+
+  void handle_overrun() {
+    status.events_lost++;
+    int before = listener.rcvbuf();
+    int after = listener.grow_buffer();
+    log_line("conntrack events lost (receive buffer of " + std::to_string(before) +
+             " bytes overran); buffer now " + std::to_string(after) +
+             " bytes, resyncing from a full dump");
+    status.resyncs++;
+    resync();
+  }
+
+  void run(const std::atomic<bool> &stop, const std::function<void()> &on_synced) {
+    refresh_timeouts();
+    // The listener joined its groups in the constructor: events from now on
+    // are queued, so nothing falls between the dump and the event stream.
+    resync();
+    publish();
+    log_line("control plane synced: " + std::to_string(sync.stats().flows_offloaded) +
+             " connections offloaded, conntrack buffer " + std::to_string(listener.rcvbuf()) +
+             " bytes");
+    if (on_synced)
+      on_synced();
+
+    std::uint64_t next_keepalive = monotonic_ns() + 1000 * ms;
+    std::uint64_t next_retry = monotonic_ns() + 1000 * ms;
+    while (!stop.load()) {
+      pollfd fds[2] = {{listener.fd(), POLLIN, 0}, {resolver.fd(), POLLIN, 0}};
+      int n = poll(fds, 2, 100);
+      if (n < 0 && errno != EINTR)
+        throw SysError(errno, "waiting for netlink events");
+      std::uint64_t now = monotonic_ns();
+
+      if (fds[1].revents & POLLIN) {
+        if (resolver.process_events())
+          sync.reresolve_all(now);
+      }
+      if (fds[0].revents & POLLIN) {
+        auto res = listener.read([this](const CtParseResult &r) { on_ct_message(r); });
+        if (res == CtListener::ReadResult::Overrun)
+          handle_overrun();
+      }
+      now = monotonic_ns();
+      if (now >= next_keepalive) {
+        refresh_timeouts();
+        sync.keepalive(now);
+        next_keepalive = now + 1000 * ms;
+      }
+      // Flows waiting for a neighbour: retried on neighbour events above,
+      // and once a second in case resolution completed without one.
+      if (now >= next_retry) {
+        if (sync.stats().flows_pending)
+          sync.reresolve_all(now);
+        next_retry = now + 1000 * ms;
+      }
+      writer.flush();
+      publish();
+    }
+    log_line("control plane stopping: " + std::to_string(sync.stats().flows_offloaded) +
+             " connections offloaded");
+  }
+
   ControlPlaneConfig config;
   FastPath &fast_path;
+  BpfFlowTable table;
+  EgressResolver resolver;
+  NetlinkConntrackWriter writer;
+  CtListener listener;
+  FlowSync sync;
+  xf_status status{};
 };
 
 ControlPlane::ControlPlane(const ControlPlaneConfig &config, FastPath &fast_path)
-    : impl_(new Impl{config, fast_path}) {}
+    : impl_(new Impl(config, fast_path)) {}
 
 ControlPlane::~ControlPlane() {
   delete impl_;
 }
 
-// Stub until the conntrack listener lands: keeps the contract (on_synced once,
-// returns within 200 ms of stop).
 void ControlPlane::run(const std::atomic<bool> &stop, const std::function<void()> &on_synced) {
-  if (on_synced)
-    on_synced();
-  while (!stop.load())
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  impl_->run(stop, on_synced);
 }
 
 } // namespace xdpflow
