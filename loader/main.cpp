@@ -16,6 +16,16 @@ int main(int argc, char **argv) {
   xdpflow::cmd::register_all(app);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RequiredError &e) {
+    // CLI11 reports an unknown command as a missing one; name it instead.
+    if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty()) {
+      std::fprintf(stderr,
+                   "xdpflow: unknown command '%s' (commands: attach, detach, stats, flows, "
+                   "status; see xdpflow --help)\n",
+                   argv[1]);
+      return 2;
+    }
+    return app.exit(e) == 0 ? 0 : 2;
   } catch (const CLI::ParseError &e) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;

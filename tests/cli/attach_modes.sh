@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Attach in each forced mode on veth, the auto fallback lines with the
+# kernel's reason, hw refused clearly, and no program left on any error path.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+xf_require_root
+xf_gw_create
+out=$XF_GW_DIR/out
+
+# mode_of IFACE: the mode `status --json` reports for it.
+mode_of() { xf_xdpflow status --json | jq -er --arg i "$1" '.interfaces[] | select(.name == $i) | .mode'; }
+
+# native and generic, forced: status and ip link agree on the mode.
+for mode in native generic; do
+  xf_gw_attach --mode "$mode"
+  [ "$(mode_of lan0)" = "$mode" ] || xf_fail "lan0 not in $mode mode: $(mode_of lan0)"
+  [ "$(mode_of wan0)" = "$mode" ] || xf_fail "wan0 not in $mode mode"
+  want=$([ "$mode" = native ] && echo xdp || echo xdpgeneric)
+  xf_gw ip link show dev lan0 | grep -q " $want " || xf_fail "ip link does not show $want on lan0"
+  xf_expect_line "$XF_GW_DIR/attach.log" "^lan0: attached in $mode XDP \(program id [0-9]+\)$"
+  xf_gw_detach
+  [ -z "$(xf_xdp_ids "$XF_NS_GW" lan0)" ] || xf_fail "program left on lan0 after SIGTERM ($mode)"
+  : >"$XF_GW_DIR/attach.log"
+done
+
+# auto on veth: hw skipped with the driver's reason, native taken.
+xf_gw_attach --mode auto
+xf_expect_line "$XF_GW_DIR/attach.log" \
+  '^lan0: hardware offload unavailable \(the driver reports no hw-offload\), falling back to native XDP$'
+xf_expect_line "$XF_GW_DIR/attach.log" '^wan0: attached in native XDP'
+xf_gw_detach
+: >"$XF_GW_DIR/attach.log"
+
+# hw forced: the kernel refuses on veth; one clear line, exit 1, nothing left.
+xf_expect_rc 1 "$out" xf_xdpflow attach lan0 wan0 --mode hw
+xf_expect_line "$out" '^xdpflow: lan0: the kernel refused hardware offload: .+; try --mode auto or --mode generic$'
+[ -z "$(xf_xdp_ids "$XF_NS_GW" lan0)" ] || xf_fail "program left on lan0 after hw refusal"
+
+# Native refused by the kernel on wan0: veth refuses native XDP when the
+# peer's MTU does not fit a page. auto falls back to generic naming the
+# kernel's reason; forced native fails after lan0 was attached, and the error
+# path must take lan0's program away again (RAII).
+xf_server ip link set dev "$XF_SERVER_IF" mtu 9000
+xf_gw_attach --mode auto
+xf_expect_line "$XF_GW_DIR/attach.log" \
+  '^wan0: native XDP refused by the kernel \(Numerical result out of range\), falling back to generic XDP$'
+[ "$(mode_of wan0)" = generic ] || xf_fail "wan0 should have fallen back to generic"
+[ "$(mode_of lan0)" = native ] || xf_fail "lan0 should stay native"
+xf_gw_detach
+xf_expect_rc 1 "$out" xf_xdpflow attach lan0 wan0 --mode native
+xf_expect_line "$out" '^xdpflow: wan0: the kernel refused native XDP: Numerical result out of range'
+[ -z "$(xf_xdp_ids "$XF_NS_GW" lan0)" ] || xf_fail "lan0 kept a program after wan0 failed"
+[ -z "$(xf_xdp_ids "$XF_NS_GW" wan0)" ] || xf_fail "wan0 kept a program after failing"
+xf_server ip link set dev "$XF_SERVER_IF" mtu 1500
+
+# A foreign XDP program on an interface: refused unless --replace.
+xf_gw ip link set dev wan0 xdpgeneric obj "$XDPFLOW_BPF_OBJ" sec xdp 2>/dev/null ||
+  xf_fail "could not attach a legacy program to wan0 with ip link"
+xf_expect_rc 1 "$out" xf_xdpflow attach lan0 wan0
+xf_expect_line "$out" "^xdpflow: wan0 already has an XDP program attached \(program 'xdpflow' id [0-9]+, generic XDP\); an earlier xdpflow left it: remove it with 'xdpflow detach wan0', or attach with --replace$"
+[ -z "$(xf_xdp_ids "$XF_NS_GW" lan0)" ] || xf_fail "lan0 got a program although attach refused"
+xf_gw_attach --replace
+xf_expect_line "$XF_GW_DIR/attach.log" '^wan0: --replace: detached program .xdpflow. id [0-9]+, generic XDP$'
+[ "$(mode_of wan0)" = native ] || xf_fail "wan0 should be native after --replace"
+xf_gw_detach
+[ -z "$(xf_xdp_ids "$XF_NS_GW" wan0)" ] || xf_fail "wan0 kept a program after SIGTERM"
+echo "PASS: forced modes, auto fallback lines, hw refusal, RAII on errors, --replace"
