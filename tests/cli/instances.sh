@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# One xdpflow per network namespace: a second attach in the same netns is
+# refused naming the first one's pid, while an instance in another netns runs
+# side by side; each `ip netns exec` (own mount namespace, no pins) finds
+# only its own namespace's instance.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+xf_require_root
+xf_gw_create
+out=$XF_GW_DIR/out
+
+xf_gw_attach
+xf_expect_rc 1 "$out" xf_xdpflow attach lan0 wan0
+xf_expect_line "$out" "^xdpflow: xdpflow is already running in this network namespace \(pid $XF_XDPFLOW_PID\); stop it first"
+kill -0 "$XF_XDPFLOW_PID" || xf_fail "the refused attach disturbed the running one"
+
+# A second namespace with its own veth pair and its own instance.
+other="xfcli$$o"
+ip netns add "$other"
+xf_on_exit "ip netns pids $other | xargs -r kill -9; ip netns del $other"
+ip -n "$other" link add xa type veth peer name xb
+ip -n "$other" link set xa up
+ip -n "$other" link set xb up
+ip netns exec "$other" "$XDPFLOW_BIN" attach xa xb >"$XF_GW_DIR/other.log" 2>&1 &
+other_pid=$!
+xf_wait_for 10 ip netns exec "$other" "$XDPFLOW_BIN" stats --json ||
+  { cat "$XF_GW_DIR/other.log"; xf_fail "second instance did not come up"; }
+
+# Each sees its own interfaces, program and control plane, nothing else.
+gw_ifs=$(xf_xdpflow stats --json | jq -c '[.interfaces[].name] | sort')
+other_ifs=$(ip netns exec "$other" "$XDPFLOW_BIN" stats --json | jq -c '[.interfaces[].name] | sort')
+[ "$gw_ifs" = '["lan0","wan0"]' ] || xf_fail "gw instance shows $gw_ifs"
+[ "$other_ifs" = '["xa","xb"]' ] || xf_fail "other instance shows $other_ifs"
+gw_status=$(xf_xdpflow status --json)
+other_status=$(ip netns exec "$other" "$XDPFLOW_BIN" status --json)
+[ "$(jq .control_plane.pid <<<"$gw_status")" = "$XF_XDPFLOW_PID" ] || xf_fail "gw status pid"
+[ "$(jq .control_plane.pid <<<"$other_status")" = "$other_pid" ] || xf_fail "other status pid"
+[ "$(jq .program_id <<<"$gw_status")" != "$(jq .program_id <<<"$other_status")" ] ||
+  xf_fail "both namespaces report the same program"
+
+# Stopping one leaves the other running and attached.
+kill -TERM "$other_pid"
+wait "$other_pid" || xf_fail "second instance exited non-zero on SIGTERM"
+xf_expect_rc 1 "$out" ip netns exec "$other" "$XDPFLOW_BIN" stats
+xf_expect_line "$out" '^xdpflow: xdpflow is not running in this network namespace'
+xf_expect_rc 0 "$out" xf_xdpflow stats --json
+[ "$(jq -c '[.interfaces[].name] | sort' "$out")" = '["lan0","wan0"]' ] || xf_fail "gw instance lost"
+echo "PASS: one instance per netns, side by side across namespaces"
