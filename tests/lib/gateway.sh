@@ -74,7 +74,7 @@ xf_wait_for() {
   local secs=$1
   shift
   local end
-  end=$(($(date +%s%N) + $(awk -v s="$secs" 'BEGIN { printf "%d", s * 1e9 }')))
+  end=$(($(date +%s%N) + $(awk -v s="$secs" 'BEGIN { printf "%.0f", s * 1e9 }')))
   until "$@" >/dev/null 2>&1; do
     [ "$(date +%s%N)" -ge "$end" ] && return 1
     sleep 0.1
