@@ -64,6 +64,7 @@ static __always_inline int xf_parse(struct xdp_md *ctx, struct xf_parsed *p)
 	void *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	void *pos;
+	__u32 ppp_len = 0; /* PPPoE length field: PPP protocol + payload */
 	__u16 proto;
 	__u32 l4_len;
 	__u8 l4proto;
@@ -101,6 +102,7 @@ static __always_inline int xf_parse(struct xdp_md *ctx, struct xf_parsed *p)
 			return XF_SLOW_UNPARSED;
 		p->key.encap.flags |= XF_ENCAP_PPPOE;
 		p->key.encap.pppoe_sid = bpf_ntohs(ph->sid);
+		ppp_len = bpf_ntohs(ph->length);
 		if (ph->ppp_proto == bpf_htons(XF_PPP_IPV4))
 			proto = ETH_P_IP;
 		else if (ph->ppp_proto == bpf_htons(XF_PPP_IPV6))
@@ -160,6 +162,12 @@ static __always_inline int xf_parse(struct xdp_md *ctx, struct xf_parsed *p)
 	} else {
 		return XF_SLOW_NOT_IP;
 	}
+	/* The kernel trims a PPPoE frame to its length field and drops it when
+	 * the field points past the frame; an IP packet cut short by the trim is
+	 * dropped by IP. Such frames are not ours to forward. */
+	if ((p->key.encap.flags & XF_ENCAP_PPPOE) &&
+	    (ppp_len < p->ip_len + 2 || p->l2_len - 2 + ppp_len > (__u32)(end - data)))
+		return XF_SLOW_UNPARSED;
 
 	p->key.proto = l4proto;
 	if (l4proto == IPPROTO_TCP) {

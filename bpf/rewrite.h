@@ -104,8 +104,11 @@ static __always_inline int xf_rewrite_l3l4(struct xdp_md *ctx, const struct xf_p
 		*l4_check = xf_csum_apply(*l4_check, l4_acc);
 	} else {
 		l4_check = &((struct udphdr *)l4)->check;
-		/* IPv4 UDP without checksum stays without. */
-		if (*l4_check || p->key.family == XF_FAMILY_IPV6)
+		/* UDP without checksum stays without, as nf_nat leaves it: on
+		 * IPv4 it is legal, on IPv6 tunnels may use it (RFC 6935), and an
+		 * incremental update of a missing sum would only be garbage. A
+		 * computed sum of 0 is sent as 0xffff. */
+		if (*l4_check)
 			*l4_check = xf_csum_apply_udp(*l4_check, l4_acc);
 	}
 	return 0;

@@ -1,0 +1,171 @@
+#include "fixtures.h"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <linux/bpf.h>
+#include <stdexcept>
+
+namespace xdpflow::testing {
+namespace {
+
+IpAddr addr(const std::string &text) {
+  auto a = IpAddr::parse(text);
+  if (!a)
+    throw std::invalid_argument("fixture: bad address " + text);
+  return *a;
+}
+
+} // namespace
+
+FlowSpec flow(Dev in, std::uint8_t proto, const std::string &src, std::uint16_t sport,
+              const std::string &dst, std::uint16_t dport) {
+  FlowSpec f;
+  f.ingress = in;
+  f.tuple.src = addr(src);
+  f.tuple.dst = addr(dst);
+  f.tuple.sport = sport;
+  f.tuple.dport = dport;
+  f.tuple.proto = proto;
+  f.action.mtu = 1500;
+  return f;
+}
+
+FlowSpec FlowSpec::via(Dev out, const Mac &src_mac, const Mac &dst_mac, std::uint16_t mtu) const {
+  FlowSpec f = *this;
+  f.egress = out;
+  std::copy(src_mac.begin(), src_mac.end(), f.action.src_mac);
+  std::copy(dst_mac.begin(), dst_mac.end(), f.action.dst_mac);
+  f.action.mtu = mtu;
+  return f;
+}
+
+FlowSpec FlowSpec::snat(const std::string &a, std::uint16_t port) const {
+  FlowSpec f = *this;
+  f.action.nat |= XF_NAT_SRC_ADDR;
+  addr(a).to_words(f.action.new_src);
+  return port ? f.snat_port(port) : f;
+}
+
+FlowSpec FlowSpec::dnat(const std::string &a, std::uint16_t port) const {
+  FlowSpec f = *this;
+  f.action.nat |= XF_NAT_DST_ADDR;
+  addr(a).to_words(f.action.new_dst);
+  return port ? f.dnat_port(port) : f;
+}
+
+FlowSpec FlowSpec::snat_port(std::uint16_t port) const {
+  FlowSpec f = *this;
+  f.action.nat |= XF_NAT_SRC_PORT;
+  f.action.new_sport = htons(port);
+  return f;
+}
+
+FlowSpec FlowSpec::dnat_port(std::uint16_t port) const {
+  FlowSpec f = *this;
+  f.action.nat |= XF_NAT_DST_PORT;
+  f.action.new_dport = htons(port);
+  return f;
+}
+
+FlowSpec FlowSpec::arriving(const xf_encap &e) const {
+  FlowSpec f = *this;
+  f.encap = e;
+  return f;
+}
+
+FlowSpec FlowSpec::leaving(const xf_encap &e) const {
+  FlowSpec f = *this;
+  f.action.encap = e;
+  return f;
+}
+
+FlowSpec FlowSpec::mtu(std::uint16_t mtu) const {
+  FlowSpec f = *this;
+  f.action.mtu = mtu;
+  return f;
+}
+
+xf_encap untagged() {
+  return xf_encap{};
+}
+
+xf_encap vlan_encap(std::uint16_t vid) {
+  xf_encap e{};
+  e.vlan_id[0] = vid;
+  e.vlan_count = 1;
+  return e;
+}
+
+xf_encap qinq_encap(std::uint16_t outer, std::uint16_t inner, bool outer_8021ad) {
+  xf_encap e{};
+  e.vlan_id[0] = outer;
+  e.vlan_id[1] = inner;
+  e.vlan_count = 2;
+  e.flags = outer_8021ad ? XF_ENCAP_OUTER_8021AD : 0;
+  return e;
+}
+
+xf_encap pppoe_encap(std::uint16_t sid) {
+  xf_encap e{};
+  e.pppoe_sid = sid;
+  e.flags = XF_ENCAP_PPPOE;
+  return e;
+}
+
+xf_encap vlan_pppoe_encap(std::uint16_t vid, std::uint16_t sid) {
+  xf_encap e = pppoe_encap(sid);
+  e.vlan_id[0] = vid;
+  e.vlan_count = 1;
+  return e;
+}
+
+Fixture Fixture::with_devmap(std::vector<Dev> devs) const {
+  Fixture f = *this;
+  f.devmap = std::move(devs);
+  return f;
+}
+
+Fixture Fixture::also(const FlowSpec &extra) const {
+  Fixture f = *this;
+  f.flows.push_back(extra);
+  return f;
+}
+
+Fixture redirected(std::string name, Bytes in, const FlowSpec &f, Bytes out) {
+  Fixture fx;
+  fx.name = std::move(name);
+  fx.ingress = f.ingress;
+  fx.in = std::move(in);
+  fx.flows = {f};
+  fx.verdict = XDP_REDIRECT;
+  fx.out = std::move(out);
+  fx.hit_flow = 0;
+  return fx;
+}
+
+Fixture passed(std::string name, Bytes in, int reason, std::vector<FlowSpec> flows, Dev ingress) {
+  Fixture fx;
+  fx.name = std::move(name);
+  fx.ingress = ingress;
+  fx.out = in;
+  fx.in = std::move(in);
+  fx.flows = std::move(flows);
+  fx.verdict = XDP_PASS;
+  fx.slow_reason = reason;
+  return fx;
+}
+
+void PrintTo(const Fixture &f, std::ostream *os) {
+  *os << f.name << " (" << f.in.size() << "-byte frame)";
+}
+
+std::vector<Fixture> all_fixtures() {
+  std::vector<Fixture> all;
+  for (auto table : {hit_fixtures, encap_fixtures, refusal_fixtures, malformed_fixtures}) {
+    std::vector<Fixture> part = table();
+    all.insert(all.end(), part.begin(), part.end());
+  }
+  return all;
+}
+
+} // namespace xdpflow::testing

@@ -1,0 +1,34 @@
+// Thin helpers over BPF_PROG_TEST_RUN and the fast path's maps, shared by the
+// data-path tests and the per-packet cost tool.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "packet_builder.h"
+#include "xdpflow/flow.h"
+
+namespace xdpflow::testing {
+
+struct XdpRun {
+  std::uint32_t verdict = 0;     // XDP_PASS, XDP_REDIRECT, ...
+  Bytes out;                     // the frame as the program left it
+  std::uint32_t duration_ns = 0; // kernel-measured mean time of one run
+};
+
+// Runs prog_fd once (or `repeat` times on the same buffer) on a copy of
+// `frame` as if received on ingress_ifindex (a device in the caller's
+// network namespace). Throws SysError when the kernel refuses the run.
+XdpRun xdp_test_run(int prog_fd, const Bytes &frame, std::uint32_t ingress_ifindex,
+                    std::uint32_t repeat = 1);
+
+// The per-CPU global counters summed over all possible CPUs.
+xf_counters read_counters(int counters_fd);
+
+void put_flow(int flows_fd, const xf_flow_key &key, const xf_flow_value &value);
+std::optional<xf_flow_value> get_flow(int flows_fd, const xf_flow_key &key);
+
+// CLOCK_MONOTONIC_COARSE, the clock of bpf_ktime_get_coarse_ns().
+std::uint64_t monotonic_coarse_ns();
+
+} // namespace xdpflow::testing
