@@ -58,6 +58,7 @@ ModelFrame model_parse(std::span<const std::uint8_t> f, std::uint32_t ifindex) {
   if (f.size() < kEthLen)
     return m;
   std::size_t off = 12;
+  std::size_t ppp_len = 0; // PPPoE length field: PPP protocol + payload
   std::uint16_t type = be16(f, off);
   off += 2;
   // Up to two tags, 802.1Q or 802.1ad, in any order.
@@ -79,6 +80,7 @@ ModelFrame model_parse(std::span<const std::uint8_t> f, std::uint32_t ifindex) {
       return m; // version/type 1/1, code 0 = session data
     m.key.encap.flags |= XF_ENCAP_PPPOE;
     m.key.encap.pppoe_sid = be16(f, off + 2);
+    ppp_len = be16(f, off + 4);
     std::uint16_t ppp = be16(f, off + 6);
     off += 8;
     if (ppp == kPppIpv4)
@@ -137,6 +139,12 @@ ModelFrame model_parse(std::span<const std::uint8_t> f, std::uint32_t ifindex) {
     return m;
   }
 
+  // The kernel trims a PPPoE frame to its length field and drops it when the
+  // field points past the frame; IP drops a packet the trim cut short.
+  if ((m.key.encap.flags & XF_ENCAP_PPPOE) &&
+      (ppp_len < m.ip_len + 2 || m.l2_len - 2 + ppp_len > f.size()))
+    return m;
+
   m.key.proto = l4proto;
   std::size_t l4 = off + m.ip_hdr_len, ip_end = off + m.ip_len;
   if (l4proto == kTcp) {
@@ -169,8 +177,8 @@ bool ipv4_header_checksum_ok(std::span<const std::uint8_t> frame, const ModelFra
 
 bool l4_checksum_ok(std::span<const std::uint8_t> frame, const ModelFrame &m) {
   std::size_t check = m.l2_len + l4_checksum_offset(m);
-  if (m.key.family == XF_FAMILY_IPV4 && m.key.proto == kUdp && be16(frame, check) == 0)
-    return true;
+  if (m.key.proto == kUdp && be16(frame, check) == 0)
+    return true; // "no checksum" (legal on IPv4; left alone on IPv6, as nf_nat does)
   return pseudo_header(frame, m).add(l4_bytes(frame, m)).checksum() == 0;
 }
 

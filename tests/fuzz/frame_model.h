@@ -31,8 +31,8 @@ ModelFrame model_parse(std::span<const std::uint8_t> frame, std::uint32_t ifinde
 
 // Checksums of a parsed candidate, recomputed in full (tests/common/inet_csum.h).
 bool ipv4_header_checksum_ok(std::span<const std::uint8_t> frame, const ModelFrame &m);
-// TCP/UDP over the IP payload with the pseudo-header. An IPv4 UDP checksum of
-// zero ("none") counts as ok.
+// TCP/UDP over the IP payload with the pseudo-header. A UDP checksum of zero
+// ("none") counts as ok.
 bool l4_checksum_ok(std::span<const std::uint8_t> frame, const ModelFrame &m);
 // Rewrites both checksums so that the two functions above hold.
 void fix_checksums(std::span<std::uint8_t> frame, const ModelFrame &m);
