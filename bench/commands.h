@@ -1,0 +1,14 @@
+// xfbench subcommands, one file each; main() registers them all.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace xfbench {
+
+void register_fwd(CLI::App &app);      // fwd_cmd.cpp: one forwarding-rate run
+void register_pingpong(CLI::App &app); // pingpong_cmd.cpp: UDP exchange for conntrack
+void register_cost(CLI::App &app);     // cost_cmd.cpp: per-packet program cost
+void register_report(CLI::App &app);   // report_cmd.cpp: table, JSON, chart data
+void register_cp(CLI::App &app);       // cp_cmd.cpp: control-plane figures
+
+} // namespace xfbench

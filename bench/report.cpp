@@ -1,0 +1,287 @@
+#include "report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "core/json.h"
+
+namespace xfbench {
+namespace {
+
+std::string fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+  return buf;
+}
+
+std::optional<double> optional_number(const ResultLine &l, std::string_view key) {
+  if (!l.get(key) || l.text(key).empty())
+    return std::nullopt;
+  return l.number(key);
+}
+
+// mpps of every round of one configuration.
+std::map<int, double> rounds_of(const std::vector<ResultLine> &fwd, const std::string &config) {
+  std::map<int, double> r;
+  for (const auto &l : fwd)
+    if (l.text("config") == config)
+      r[static_cast<int>(l.number("round"))] = l.number("mpps");
+  return r;
+}
+
+// Median over the rounds both configurations ran of a's rate / b's.
+std::optional<double> ratio(const std::vector<ResultLine> &fwd, const std::string &a,
+                            const std::string &b) {
+  auto ra = rounds_of(fwd, a), rb = rounds_of(fwd, b);
+  std::vector<double> ratios;
+  for (const auto &[round, v] : ra) {
+    auto it = rb.find(round);
+    if (it != rb.end() && it->second > 0)
+      ratios.push_back(v / it->second);
+  }
+  if (ratios.empty())
+    return std::nullopt;
+  return spread_of(ratios).median;
+}
+
+std::string ratio_text(const std::optional<double> &r) {
+  return r ? fixed(*r, 2) + " x" : "";
+}
+
+} // namespace
+
+Spread spread_of(std::vector<double> values) {
+  Spread s;
+  if (values.empty())
+    return s;
+  std::sort(values.begin(), values.end());
+  std::size_t n = values.size();
+  s.median = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  s.min = values.front();
+  s.max = values.back();
+  return s;
+}
+
+void Report::add(const ResultLine &line) {
+  std::string kind = line.text("kind");
+  if (kind == "machine")
+    machine_.push_back(line);
+  else if (kind == "fwd")
+    fwd_.push_back(line);
+  else if (kind == "cost")
+    cost_.push_back(line);
+  else if (kind == "cp")
+    cp_.push_back(line);
+  // Other kinds (pingpong, ...) are progress lines: not part of the report.
+}
+
+std::vector<FwdSummary> Report::forwarding() const {
+  std::vector<FwdSummary> out;
+  for (const auto &l : fwd_) {
+    std::string config = l.text("config");
+    if (std::any_of(out.begin(), out.end(), [&](const auto &s) { return s.config == config; }))
+      continue;
+    FwdSummary s;
+    s.config = config;
+    s.title = l.get("title").value_or(config);
+    s.installed_by = l.get("installed_by").value_or("");
+    s.family = l.get("family").value_or("4");
+    s.flows = l.get("flows").value_or("1");
+    std::vector<double> mpps, cpu;
+    double fast = 0, slow = 0;
+    for (const auto &m : fwd_)
+      if (m.text("config") == config) {
+        mpps.push_back(m.number("mpps"));
+        cpu.push_back(m.number("cpu_mpps"));
+        if (m.get("gw_fast_packets")) {
+          fast += m.number("gw_fast_packets");
+          slow += m.number("gw_slow_packets");
+        }
+      }
+    if (fast + slow > 0)
+      s.fast_share = fast / (fast + slow);
+    s.runs = static_cast<int>(mpps.size());
+    s.mpps = spread_of(mpps);
+    s.cpu_mpps = spread_of(cpu);
+    s.kernel_config = l.get("vs_kernel").value_or("");
+    s.bare_config = l.get("vs_bare").value_or("");
+    if (!s.kernel_config.empty())
+      s.vs_kernel = ratio(fwd_, config, s.kernel_config);
+    if (!s.bare_config.empty())
+      s.vs_bare = ratio(fwd_, config, s.bare_config);
+    s.target_kernel = optional_number(l, "target_kernel");
+    s.target_bare = optional_number(l, "target_bare");
+    out.push_back(s);
+  }
+  return out;
+}
+
+std::vector<TargetCheck> Report::targets() const {
+  std::vector<TargetCheck> out;
+  for (const auto &s : forwarding()) {
+    if (s.target_bare)
+      out.push_back({s.title + " / " + s.bare_config,
+                     s.vs_bare ? ratio_text(s.vs_bare) : "not measured",
+                     ">= " + fixed(*s.target_bare, 2) + " x", s.vs_bare >= s.target_bare});
+    if (s.target_kernel)
+      out.push_back({s.title + " / " + s.kernel_config,
+                     s.vs_kernel ? ratio_text(s.vs_kernel) : "not measured",
+                     ">= " + fixed(*s.target_kernel, 2) + " x", s.vs_kernel >= s.target_kernel});
+  }
+  for (const auto &l : cp_) {
+    auto target = optional_number(l, "target");
+    if (!target)
+      continue;
+    double v = l.number("value");
+    bool lower = l.get("better").value_or("higher") == "lower";
+    std::string unit = l.get("unit").value_or("");
+    out.push_back({l.get("title").value_or(l.text("metric")), fixed(v, 2) + " " + unit,
+                   (lower ? "< " : ">= ") + fixed(*target, 2) + " " + unit,
+                   lower ? v < *target : v >= *target});
+  }
+  return out;
+}
+
+std::string Report::markdown() const {
+  std::string md;
+  for (const auto &m : machine_) {
+    md += "Machine:";
+    for (const char *k : {"cpu", "cores", "kernel", "date", "commit"})
+      if (auto v = m.get(k))
+        md += std::string(" ") + k + " " + *v + ";";
+    md += "\n\n";
+  }
+  auto fwd = forwarding();
+  if (!fwd.empty()) {
+    md += "### Forwarding rate: 64-byte UDP frames, src -> gw -> dst on one CPU\n\n";
+    md += "| configuration | IP | flows | Mpps (median) | min - max | runs | Mpps per CPU-second "
+          "| vs kernel | vs bare XDP |\n";
+    md += "|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto &s : fwd) {
+      std::string title = s.title;
+      if (!s.installed_by.empty())
+        title += " [flows: " + s.installed_by + "]";
+      md += "| " + title + " | v" + s.family + " | " + s.flows + " | " + fixed(s.mpps.median, 2) +
+            " | " + fixed(s.mpps.min, 2) + " - " + fixed(s.mpps.max, 2) + " | " +
+            std::to_string(s.runs) + " | " + fixed(s.cpu_mpps.median, 2) + " | " +
+            ratio_text(s.vs_kernel) + " | " + ratio_text(s.vs_bare) + " | " +
+            (s.fast_share ? fixed(*s.fast_share * 100, 1) + " %" : "") + " |\n";
+    }
+    md += "\nRatios: median over rounds of (this configuration / the baseline measured in the "
+          "same round). Fast path: share of the gateway's packets xdpflow forwarded itself "
+          "(its counters; the rest took the kernel path).\n\n";
+  }
+  if (!cost_.empty()) {
+    md += "### Per-packet cost of the XDP program (BPF_PROG_TEST_RUN, no traffic)\n\n";
+    md += "| program | ns per packet | verdict |\n|---|---|---|\n";
+    for (const auto &l : cost_)
+      md += "| " + l.text("title") + " | " + fixed(l.number("ns"), 1) + " | XDP_" +
+            l.text("verdict") + " |\n";
+    md += "\n";
+  }
+  if (!cp_.empty()) {
+    md += "### Control plane\n\n| figure | value | note |\n|---|---|---|\n";
+    for (const auto &l : cp_)
+      md += "| " + l.text("title") + " | " + fixed(l.number("value"), 2) + " " +
+            l.get("unit").value_or("") + " | " + l.get("note").value_or("") + " |\n";
+    md += "\n";
+  }
+  auto checks = targets();
+  if (!checks.empty()) {
+    md += "### Targets\n\n| target | measured | wanted | met |\n|---|---|---|---|\n";
+    for (const auto &t : checks)
+      md += "| " + t.what + " | " + t.measured + " | " + t.target + " | " +
+            (t.met ? "yes" : "**no**") + " |\n";
+    md += "\n";
+  }
+  return md;
+}
+
+std::string Report::json() const {
+  xdpflow::JsonWriter w;
+  w.begin_object();
+  w.key("machine").begin_object();
+  for (const auto &m : machine_)
+    for (const char *k : {"cpu", "cores", "kernel", "date", "commit"})
+      if (auto v = m.get(k))
+        w.field(k, *v);
+  w.end_object();
+  w.key("forwarding").begin_array();
+  for (const auto &s : forwarding()) {
+    w.begin_object()
+        .field("config", s.config)
+        .field("title", s.title)
+        .field("installed_by", s.installed_by)
+        .field("family", std::stoi(s.family))
+        .field("flows", static_cast<std::uint64_t>(std::stoull(s.flows)))
+        .field("runs", s.runs);
+    w.key("mpps").begin_object();
+    w.field("median", s.mpps.median).field("min", s.mpps.min).field("max", s.mpps.max);
+    w.end_object();
+    w.field("cpu_mpps_median", s.cpu_mpps.median);
+    w.key("vs_kernel");
+    s.vs_kernel ? w.value(*s.vs_kernel) : w.null();
+    w.key("vs_bare");
+    s.vs_bare ? w.value(*s.vs_bare) : w.null();
+    w.key("fast_path_share");
+    s.fast_share ? w.value(*s.fast_share) : w.null();
+    w.end_object();
+  }
+  w.end_array();
+  w.key("cost").begin_array();
+  for (const auto &l : cost_)
+    w.begin_object()
+        .field("case", l.text("case"))
+        .field("title", l.text("title"))
+        .field("ns", l.number("ns"))
+        .field("verdict", l.text("verdict"))
+        .end_object();
+  w.end_array();
+  w.key("control_plane").begin_array();
+  for (const auto &l : cp_)
+    w.begin_object()
+        .field("metric", l.text("metric"))
+        .field("title", l.text("title"))
+        .field("value", l.number("value"))
+        .field("unit", l.get("unit").value_or(""))
+        .end_object();
+  w.end_array();
+  w.key("targets").begin_array();
+  for (const auto &t : targets())
+    w.begin_object()
+        .field("target", t.what)
+        .field("measured", t.measured)
+        .field("wanted", t.target)
+        .field("met", t.met)
+        .end_object();
+  w.end_array();
+  w.end_object();
+  return w.str() + "\n";
+}
+
+std::string Report::chart_data() const {
+  // index "label" median min max group (1 kernel path, 2 bare XDP, 3 xdpflow)
+  std::string out;
+  int i = 0;
+  for (const auto &s : forwarding()) {
+    std::string label = s.title + ", IPv" + s.family;
+    if (s.flows != "1")
+      label += ", " + s.flows + " flows";
+    for (char &c : label)
+      if (c == '"')
+        c = '\'';
+    int group = 3;
+    for (const auto &l : fwd_)
+      if (l.text("config") == s.config) {
+        std::string gw = l.get("gw").value_or("none");
+        group = gw == "bare" ? 2 : (gw == "none" && s.installed_by.empty()) ? 1 : 3;
+        break;
+      }
+    out += std::to_string(i++) + " \"" + label + "\" " + fixed(s.mpps.median, 3) + " " +
+           fixed(s.mpps.min, 3) + " " + fixed(s.mpps.max, 3) + " " + std::to_string(group) + "\n";
+  }
+  return out;
+}
+
+} // namespace xfbench

@@ -1,0 +1,216 @@
+#include "rig_programs.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <linux/if_ether.h>
+#include <netinet/in.h>
+
+#include "core/error.h"
+#include "kernel/fast_path.h"
+#include "xfb_fwd.skel.h"
+#include "xfb_gen.skel.h"
+#include "xfb_sink.skel.h"
+
+using xdpflow::IpAddr;
+using xdpflow::SysError;
+
+namespace xfbench {
+
+IpAddr flow_source(const IpAddr &flow0_src, std::uint32_t i) {
+  IpAddr a = flow0_src;
+  std::size_t last = a.family == XF_FAMILY_IPV4 ? 0 : 12;
+  std::uint32_t word;
+  std::memcpy(&word, a.bytes.data() + last, 4);
+  word = htonl(ntohl(word) + xfb_flow_src_offset(i));
+  std::memcpy(a.bytes.data() + last, &word, 4);
+  return a;
+}
+
+// ---- Generator ------------------------------------------------------------
+
+Generator::Generator(const GeneratorOptions &options) : options_(options) {
+  if (options.src.family != options.dst.family || !options.src.family)
+    throw xdpflow::UsageError("generator: source and destination must be one address family");
+  if (options.flows == 0 || options.flows > XFB_MAX_FLOWS)
+    throw xdpflow::UsageError("generator: flows must be 1.." + std::to_string(XFB_MAX_FLOWS));
+  skel_ = xfb_gen__open();
+  if (!skel_)
+    throw SysError(errno, "opening the generator's BPF object");
+  auto &cfg = const_cast<xfb_gen_config &>(skel_->rodata->cfg);
+  std::memcpy(cfg.src_mac, options.src_mac.data(), 6);
+  std::memcpy(cfg.dst_mac, options.dst_mac.data(), 6);
+  cfg.family = options.src.family;
+  cfg.nflows = options.flows;
+  options.src.to_words(cfg.src);
+  options.dst.to_words(cfg.dst);
+  cfg.frame_len = XFB_FRAME_LEN;
+  if (int err = xfb_gen__load(skel_)) {
+    xfb_gen__destroy(skel_);
+    throw SysError(err, "loading the generator's BPF program");
+  }
+}
+
+Generator::~Generator() {
+  xfb_gen__destroy(skel_);
+}
+
+void Generator::send(std::uint32_t frames) {
+  // The template only seeds the pages; the program rewrites every header.
+  std::uint8_t frame[XFB_FRAME_LEN] = {};
+  xdp_md ctx{};
+  ctx.data_end = XFB_FRAME_LEN;
+  ctx.ingress_ifindex = options_.ifindex; // XDP_TX leaves through this device
+  LIBBPF_OPTS(bpf_test_run_opts, opts);
+  opts.data_in = frame;
+  opts.data_size_in = sizeof(frame);
+  opts.ctx_in = &ctx;
+  opts.ctx_size_in = sizeof(ctx);
+  opts.repeat = frames;
+  opts.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
+  opts.batch_size = options_.batch_size;
+  if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.xfb_gen), &opts))
+    throw SysError(errno, "live-frames test run of the generator on ifindex " +
+                              std::to_string(options_.ifindex));
+}
+
+// ---- Sink -----------------------------------------------------------------
+
+Sink::Sink(std::uint32_t ifindex) {
+  skel_ = xfb_sink__open_and_load();
+  if (!skel_)
+    throw SysError(errno, "loading the sink's BPF program");
+  try {
+    link_.emplace(bpf_program__fd(skel_->progs.xfb_sink), ifindex, "the sink");
+  } catch (...) {
+    xfb_sink__destroy(skel_);
+    throw;
+  }
+}
+
+Sink::~Sink() {
+  link_.reset();
+  xfb_sink__destroy(skel_);
+}
+
+xfb_sink_counters Sink::read() const {
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0)
+    throw SysError(-cpus, "counting possible CPUs");
+  std::vector<xfb_sink_counters> per_cpu(cpus);
+  __u32 zero = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.xfb_sink_counters), &zero, per_cpu.data()))
+    throw SysError(errno, "reading the sink's counters");
+  xfb_sink_counters sum{};
+  for (const auto &c : per_cpu) {
+    sum.packets += c.packets;
+    sum.bytes += c.bytes;
+    sum.ttl_fixed += c.ttl_fixed;
+    sum.passed += c.passed;
+  }
+  return sum;
+}
+
+// ---- BareForwarder --------------------------------------------------------
+
+BareForwarder::BareForwarder(std::uint32_t in_ifindex, std::uint32_t out_ifindex,
+                             const Mac &src_mac, const Mac &dst_mac) {
+  skel_ = xfb_fwd__open();
+  if (!skel_)
+    throw SysError(errno, "opening the bare forwarder's BPF object");
+  std::memcpy(const_cast<__u8 *>(skel_->rodata->src_mac), src_mac.data(), 6);
+  std::memcpy(const_cast<__u8 *>(skel_->rodata->dst_mac), dst_mac.data(), 6);
+  skel_->rodata->out_ifindex = out_ifindex;
+  try {
+    if (int err = xfb_fwd__load(skel_))
+      throw SysError(err, "loading the bare forwarder's BPF program");
+    link_.emplace(bpf_program__fd(skel_->progs.xfb_fwd), in_ifindex, "the bare forwarder");
+  } catch (...) {
+    xfb_fwd__destroy(skel_);
+    throw;
+  }
+}
+
+BareForwarder::~BareForwarder() {
+  link_.reset();
+  xfb_fwd__destroy(skel_);
+}
+
+// ---- DirectXdpflow --------------------------------------------------------
+
+DirectXdpflow::DirectXdpflow(const DirectOptions &options) {
+  xdpflow::FastPathOptions fp_options;
+  // Room for every generated flow as a connection (two entries each), as a
+  // gateway sized for that many connections would have.
+  fp_options.max_flows = std::max<std::uint32_t>(XF_DEFAULT_MAX_FLOWS, options.flows);
+  fast_path_ = std::make_unique<xdpflow::FastPath>(fp_options);
+  fast_path_->add_egress(options.out_ifindex);
+  fast_path_->add_egress(options.in_ifindex);
+  fill(options);
+  // Both interfaces, as `xdpflow attach IN OUT` would.
+  links_.emplace_back(fast_path_->prog_fd(), options.in_ifindex, "xdpflow");
+  links_.emplace_back(fast_path_->prog_fd(), options.out_ifindex, "xdpflow");
+}
+
+DirectXdpflow::~DirectXdpflow() {
+  links_.clear();
+}
+
+xf_counters DirectXdpflow::counters() const {
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0)
+    throw SysError(-cpus, "counting possible CPUs");
+  std::vector<xf_counters> per_cpu(cpus);
+  __u32 zero = 0;
+  if (bpf_map_lookup_elem(fast_path_->counters_fd(), &zero, per_cpu.data()))
+    throw SysError(errno, "reading xdpflow's counters");
+  xf_counters sum{};
+  for (const auto &c : per_cpu) {
+    sum.rx_packets += c.rx_packets;
+    sum.fast_packets += c.fast_packets;
+    for (int r = 0; r < XF_SLOW_MAX; r++)
+      sum.slow[r] += c.slow[r];
+  }
+  return sum;
+}
+
+void DirectXdpflow::fill(const DirectOptions &o) {
+  xf_flow_value value{};
+  value.action.egress_ifindex = o.out_ifindex;
+  value.action.mtu = 1500;
+  value.action.direction = XF_DIR_ORIGINAL;
+  std::memcpy(value.action.src_mac, o.out_src_mac.data(), 6);
+  std::memcpy(value.action.dst_mac, o.out_dst_mac.data(), 6);
+  if (o.snat) {
+    value.action.nat = XF_NAT_SRC_ADDR;
+    o.snat->to_words(value.action.new_src);
+  }
+
+  constexpr std::uint32_t chunk = 8192;
+  std::vector<xf_flow_key> keys;
+  std::vector<xf_flow_value> values(chunk, value);
+  keys.reserve(chunk);
+  auto start = std::chrono::steady_clock::now();
+  for (std::uint32_t first = 0; first < o.flows; first += chunk) {
+    keys.clear();
+    for (std::uint32_t i = first; i < o.flows && i < first + chunk; i++) {
+      xdpflow::FlowTuple t;
+      t.src = flow_source(o.src, i);
+      t.dst = o.dst;
+      t.sport = xfb_flow_sport(i);
+      t.dport = XFB_DPORT;
+      t.proto = IPPROTO_UDP;
+      keys.push_back(xdpflow::make_flow_key(o.in_ifindex, xf_encap{}, t));
+    }
+    __u32 count = static_cast<__u32>(keys.size());
+    if (bpf_map_update_batch(fast_path_->flows_fd(), keys.data(), values.data(), &count, nullptr))
+      throw SysError(errno, "filling the flow table (batch at flow " + std::to_string(first) +
+                                " of " + std::to_string(o.flows) + ")");
+  }
+  fill_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+} // namespace xfbench
