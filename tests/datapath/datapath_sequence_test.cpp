@@ -1,5 +1,6 @@
 // Beyond single fixtures: counters advancing over a sequence of packets, and
 // the program's invariants on thousands of randomly damaged frames.
+#include <bpf/bpf.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 #include <memory>
@@ -66,6 +67,25 @@ protected:
   std::unique_ptr<FastPath> fp_;
   xf_flow_key orig_key_{}, reply_key_{};
 };
+
+// The maps as the kernel loaded them agree with the C++ view of flow.h.
+TEST_F(DatapathSequenceTest, MapLayoutsMatchTheSharedStructs) {
+  auto info_of = [](int fd) {
+    bpf_map_info info{};
+    std::uint32_t len = sizeof(info);
+    EXPECT_EQ(0, bpf_obj_get_info_by_fd(fd, &info, &len));
+    return info;
+  };
+  bpf_map_info flows = info_of(fp_->flows_fd());
+  EXPECT_EQ(sizeof(xf_flow_key), flows.key_size);
+  EXPECT_EQ(sizeof(xf_flow_value), flows.value_size);
+  EXPECT_EQ(2u * 1024u, flows.max_entries) << "two entries per connection";
+  bpf_map_info counters = info_of(fp_->counters_fd());
+  EXPECT_EQ(sizeof(xf_counters), counters.value_size);
+  EXPECT_EQ(static_cast<std::uint32_t>(BPF_MAP_TYPE_PERCPU_ARRAY), counters.type);
+  EXPECT_EQ(sizeof(xf_status), info_of(fp_->status_fd()).value_size);
+  EXPECT_EQ(static_cast<std::uint32_t>(BPF_MAP_TYPE_DEVMAP_HASH), info_of(fp_->devmap_fd()).type);
+}
 
 TEST_F(DatapathSequenceTest, CountersAdvanceOverAConnection) {
   install_connection();
