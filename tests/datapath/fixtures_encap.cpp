@@ -166,6 +166,20 @@ std::vector<Fixture> pppoe_fixtures() {
       wan_in().pppoe(kSid).ipv4(kServer4, kGwWan4).udp(53, 61000).payload(1).pad_to(64).build(),
       reply4(kUdp).arriving(pppoe_encap(kSid)),
       lan_out().ipv4(kServer4, kClient4, kTtl63).udp(53, 40000).payload(1).pad_to(56).build()));
+  t.push_back(redirected(
+      "vlan_pppoe_v6_popped_in_to_vlan",
+      wan_in().vlan(7).pppoe(kSid).ipv6(kServer6, kGwWan6).tcp(53, 61000).payload(12).build(),
+      reply6(kTcp).arriving(vlan_pppoe_encap(7, kSid)).leaving(vlan_encap(10)),
+      lan_out().vlan(10).ipv6(kServer6, kClient6, kHl63).tcp(53, 40000).payload(12).build()));
+  // The egress MTU is the session's (1492 here): IP length 1493 passes.
+  t.push_back(passed("pppoe_push_mtu_exceeded",
+                     lan_in().ipv4(kClient4, kServer4).udp(40000, 53).payload(1465).build(),
+                     XF_SLOW_MTU, {masq4(kUdp).leaving(pppoe_encap(kSid)).mtu(1492)}));
+  t.push_back(redirected(
+      "pppoe_push_exactly_at_mtu",
+      lan_in().ipv4(kClient4, kServer4).udp(40000, 53).payload(1464).build(),
+      masq4(kUdp).leaving(pppoe_encap(kSid)).mtu(1492),
+      wan_out().pppoe(kSid).ipv4(kGwWan4, kServer4, kTtl63).udp(61000, 53).payload(1464).build()));
   t.push_back(passed("pppoe_other_session_misses",
                      wan_in().pppoe(kSid + 1).ipv4(kServer4, kGwWan4).udp(53, 61000).build(),
                      XF_SLOW_NO_FLOW, {reply4(kUdp).arriving(pppoe_encap(kSid))}, Dev::kWan));
