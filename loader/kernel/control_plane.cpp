@@ -111,10 +111,18 @@ struct ControlPlane::Impl {
   }
 
   void handle_overrun() {
-    status.events_lost++;
     int before = listener.rcvbuf();
     int after = listener.grow_buffer();
-    log_line("conntrack events lost (receive buffer of " + std::to_string(before) +
+    listener.discard_queued();
+    long drops = listener.drops();
+    // xf_status.events_lost counts overruns (flow.h); the log has the count.
+    status.events_lost++;
+    std::string lost = "conntrack events lost";
+    if (drops >= 0) {
+      lost = std::to_string(drops - drops_seen) + " conntrack events lost";
+      drops_seen = drops;
+    }
+    log_line(lost + " (receive buffer of " + std::to_string(before) +
              " bytes overran); buffer now " + std::to_string(after) +
              " bytes, resyncing from a full dump");
     status.resyncs++;
@@ -179,6 +187,7 @@ struct ControlPlane::Impl {
   CtListener listener;
   FlowSync sync;
   xf_status status{};
+  long drops_seen = 0;
 };
 
 ControlPlane::ControlPlane(const ControlPlaneConfig &config, FastPath &fast_path)

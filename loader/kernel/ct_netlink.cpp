@@ -1,10 +1,12 @@
 #include "kernel/ct_netlink.h"
 
 #include <cerrno>
+#include <fstream>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_compat.h>
 #include <linux/netlink.h>
+#include <sstream>
 
 #include "core/error.h"
 
@@ -55,6 +57,31 @@ CtListener::ReadResult CtListener::read(const OnMessage &on_msg, int max_datagra
 int CtListener::grow_buffer() {
   rcvbuf_ = events_.set_rcvbuf(std::min<long>(2L * rcvbuf_, max_rcvbuf));
   return rcvbuf_;
+}
+
+void CtListener::discard_queued() {
+  for (;;) {
+    long n = events_.recv(buf_.data(), buf_.size());
+    if (n == 0)
+      return;
+  }
+}
+
+long CtListener::drops() const {
+  std::ifstream in("/proc/net/netlink");
+  std::string line;
+  std::getline(in, line); // header
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string sk;
+    long eth, pid, groups, rmem, wmem, dump, locks, drops;
+    if (f >> sk >> eth >> pid >> std::hex >> groups >> std::dec >> rmem >> wmem >> dump >> locks >>
+        drops) {
+      if (eth == NETLINK_NETFILTER && static_cast<std::uint32_t>(pid) == events_.portid())
+        return drops;
+    }
+  }
+  return -1;
 }
 
 void CtListener::dump(const OnMessage &on_msg) {

@@ -30,6 +30,13 @@ public:
   ReadResult read(const OnMessage &on_msg, int max_datagrams = 64);
   // Doubles the event socket's buffer (up to 1 GiB); returns the new size.
   int grow_buffer();
+  // Throws away whatever is queued. After an overrun the kernel reports the
+  // next one only once the queue has been emptied, so this must precede the
+  // resync dump (whose result supersedes the discarded events anyway).
+  void discard_queued();
+  // Messages the kernel dropped for this socket so far (/proc/net/netlink
+  // "Drops"), or -1 when unknown.
+  long drops() const;
   // The whole table (IPv4 and IPv6) through a fresh socket, entry by entry.
   void dump(const OnMessage &on_msg);
 

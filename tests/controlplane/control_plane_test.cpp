@@ -1,0 +1,496 @@
+// The control plane against the real kernel: runs inside the gateway
+// namespace of tests/lib/gateway.sh (see run.sh), with the real fast path
+// attached to lan0/wan0, real nftables masquerade and conntrack, and real
+// TCP/UDP connections between the client and server namespaces.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <bpf/bpf.h>
+#include <chrono>
+#include <linux/if_link.h>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "common/root.h"
+#include "controlplane/ct_inject.h"
+#include "controlplane/netns_util.h"
+#include "kernel/bpf_flow_table.h"
+#include "kernel/control_plane.h"
+#include "kernel/fast_path.h"
+
+namespace xdpflow {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::in_netns;
+using testing::mac_string;
+using testing::sh;
+using testing::SockAddr;
+
+template <class P> bool wait_until(P pred, double seconds) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return pred();
+}
+
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f = -1) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0)
+      close(fd);
+  }
+  Fd(Fd &&o) noexcept : fd(std::exchange(o.fd, -1)) {}
+  Fd &operator=(Fd &&o) noexcept {
+    std::swap(fd, o.fd);
+    return *this;
+  }
+};
+
+void write_all(int fd, const void *p, std::size_t n) {
+  auto *b = static_cast<const char *>(p);
+  while (n) {
+    ssize_t w = ::write(fd, b, n);
+    if (w <= 0)
+      throw SysError(errno, "write");
+    b += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+// Bytes read until EOF; stops early (short count) when nothing arrives for
+// the socket's receive timeout, so a lost FIN fails the test instead of
+// hanging it.
+std::size_t read_until_eof(int fd) {
+  std::vector<char> buf(1 << 16);
+  std::size_t total = 0;
+  for (;;) {
+    ssize_t r = ::read(fd, buf.data(), buf.size());
+    if (r < 0) {
+      ADD_FAILURE() << "no EOF: " << strerror(errno) << " after " << total << " bytes";
+      return total;
+    }
+    if (r == 0)
+      return total;
+    total += static_cast<std::size_t>(r);
+  }
+}
+
+class ControlPlaneTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    XF_REQUIRE_ROOT();
+    ns_client = testing::env_or_throw("XF_NS_CLIENT");
+    ns_server = testing::env_or_throw("XF_NS_SERVER");
+    client4 = *IpAddr::parse(testing::env_or_throw("XF_CLIENT_V4"));
+    server4 = *IpAddr::parse(testing::env_or_throw("XF_SERVER_V4"));
+    wan4 = *IpAddr::parse(testing::env_or_throw("XF_GW_WAN_V4"));
+    client6 = *IpAddr::parse(testing::env_or_throw("XF_CLIENT_V6"));
+    server6 = *IpAddr::parse(testing::env_or_throw("XF_SERVER_V6"));
+    wan6 = *IpAddr::parse(testing::env_or_throw("XF_GW_WAN_V6"));
+    lan = if_nametoindex("lan0");
+    wan = if_nametoindex("wan0");
+    ASSERT_NE(lan, 0u) << "run inside the gateway namespace (tests/controlplane/run.sh)";
+    ASSERT_NE(wan, 0u);
+    lan_mac = testing::mac_of("lan0");
+    wan_mac = testing::mac_of("wan0");
+    client_mac = in_netns(ns_client, [] { return testing::mac_of("eth0"); });
+    server_mac = in_netns(ns_server, [] { return testing::mac_of("eth0"); });
+    sh("conntrack -F 2>/dev/null || true");
+    sh("nft reset counters >/dev/null");
+  }
+
+  void TearDown() override {
+    stop_control_plane();
+    for (int fd : links)
+      close(fd);
+    links.clear();
+  }
+
+  void start_control_plane(ControlPlaneConfig config = {}, std::uint32_t max_flows = 16384) {
+    fp = std::make_unique<FastPath>(FastPathOptions{max_flows});
+    table = std::make_unique<BpfFlowTable>(fp->flows_fd());
+    for (auto ifindex : {lan, wan}) {
+      fp->add_egress(ifindex);
+      LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_DRV_MODE);
+      int link = bpf_link_create(fp->prog_fd(), ifindex, BPF_XDP, &opts);
+      ASSERT_GE(link, 0) << "attaching XDP to ifindex " << ifindex << ": " << strerror(errno);
+      links.push_back(link);
+    }
+    config.interfaces = {{lan, "lan0", true}, {wan, "wan0", true}};
+    if (std::getenv("XF_CP_VERBOSE"))
+      config.verbose = 1;
+    cp = std::make_unique<ControlPlane>(config, *fp);
+    stop = false;
+    synced = false;
+    cp_thread = std::thread([this] {
+      try {
+        cp->run(stop, [this] { synced = true; });
+      } catch (const std::exception &e) {
+        cp_error = e.what();
+        synced = true;
+      }
+    });
+    ASSERT_TRUE(wait_until([&] { return synced.load(); }, 10)) << "control plane never synced";
+    ASSERT_EQ(cp_error, "");
+  }
+
+  void stop_control_plane() {
+    if (cp_thread.joinable()) {
+      stop = true;
+      cp_thread.join();
+    }
+    EXPECT_EQ(cp_error, "") << "the control plane failed";
+    cp.reset();
+  }
+
+  xf_status status() {
+    xf_status s{};
+    __u32 key = 0;
+    bpf_map_lookup_elem(fp->status_fd(), &key, &s);
+    return s;
+  }
+
+  std::optional<xf_flow_value> entry(std::uint32_t ifindex, const FlowTuple &t) {
+    return table->lookup(make_flow_key(ifindex, xf_encap{}, t));
+  }
+
+  // The reply-direction key the masquerade produced (its port is the
+  // kernel's choice): the entry on wan0 from server:sport.
+  std::optional<std::pair<FlowTuple, xf_flow_value>>
+  reply_entry(const IpAddr &server, std::uint16_t sport, std::uint8_t proto) {
+    std::optional<std::pair<FlowTuple, xf_flow_value>> found;
+    table->for_each([&](const xf_flow_key &k, const xf_flow_value &v) {
+      FlowTuple t = tuple_of(k);
+      if (k.ifindex == wan && t.src == server && t.sport == sport && t.proto == proto)
+        found = {t, v};
+    });
+    return found;
+  }
+
+  std::size_t table_size() {
+    std::size_t n = 0;
+    table->for_each([&](const xf_flow_key &, const xf_flow_value &) { n++; });
+    return n;
+  }
+
+  struct TcpPair {
+    Fd client, server;
+    FlowTuple orig; // client -> server as conntrack sees it
+  };
+  TcpPair tcp_connect(const IpAddr &client, const IpAddr &server, std::uint16_t port) {
+    int family = server.family == XF_FAMILY_IPV4 ? AF_INET : AF_INET6;
+    Fd listener(testing::socket_in(ns_server, family, SOCK_STREAM));
+    int one = 1;
+    setsockopt(listener.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    auto saddr = SockAddr::of(server, port);
+    if (bind(listener.fd, saddr.sa(), saddr.len) || listen(listener.fd, 4))
+      throw SysError(errno, "server listen");
+    TcpPair p;
+    p.client = Fd(testing::socket_in(ns_client, family, SOCK_STREAM));
+    if (connect(p.client.fd, saddr.sa(), saddr.len))
+      throw SysError(errno, "connect to " + server.to_string());
+    p.server = Fd(accept(listener.fd, nullptr, nullptr));
+    timeval tv{10, 0};
+    setsockopt(p.server.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(p.client.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    // A first exchange: the handshake is complete and ASSURED on both sides.
+    write_all(p.client.fd, "hello", 5);
+    char buf[5];
+    if (::read(p.server.fd, buf, 5) != 5)
+      throw SysError(errno, "first read");
+    p.orig = {client, server, testing::local_port(p.client.fd), port, IPPROTO_TCP};
+    return p;
+  }
+
+  // The checks every offloaded masqueraded connection must pass.
+  void expect_masqueraded(const FlowTuple &orig, const IpAddr &wan_addr) {
+    auto o = entry(lan, orig);
+    ASSERT_TRUE(o) << "no original-direction entry for " << to_string(orig);
+    EXPECT_EQ(o->action.direction, XF_DIR_ORIGINAL);
+    EXPECT_EQ(o->action.egress_ifindex, wan);
+    EXPECT_EQ(mac_string(o->action.src_mac), mac_string(wan_mac.data()));
+    EXPECT_EQ(mac_string(o->action.dst_mac), mac_string(server_mac.data()));
+    EXPECT_TRUE(o->action.nat & XF_NAT_SRC_ADDR);
+    EXPECT_EQ(IpAddr::from_words(orig.src.family, o->action.new_src), wan_addr);
+    EXPECT_FALSE(o->action.nat & (XF_NAT_DST_ADDR | XF_NAT_DST_PORT));
+
+    auto r = reply_entry(orig.dst, orig.dport, orig.proto);
+    ASSERT_TRUE(r) << "no reply-direction entry on wan0 for " << to_string(orig);
+    EXPECT_EQ(r->first.dst, wan_addr);
+    const auto &ra = r->second.action;
+    EXPECT_EQ(ra.direction, XF_DIR_REPLY);
+    EXPECT_EQ(ra.egress_ifindex, lan);
+    EXPECT_EQ(mac_string(ra.src_mac), mac_string(lan_mac.data()));
+    EXPECT_EQ(mac_string(ra.dst_mac), mac_string(client_mac.data()));
+    EXPECT_TRUE(ra.nat & XF_NAT_DST_ADDR);
+    EXPECT_EQ(IpAddr::from_words(orig.src.family, ra.new_dst), orig.src);
+    std::uint16_t new_dport = (ra.nat & XF_NAT_DST_PORT) ? ntohs(ra.new_dport) : r->first.dport;
+    EXPECT_EQ(new_dport, orig.sport);
+  }
+
+  std::string ns_client, ns_server;
+  IpAddr client4, server4, wan4, client6, server6, wan6;
+  std::uint32_t lan = 0, wan = 0;
+  std::array<std::uint8_t, 6> lan_mac{}, wan_mac{}, client_mac{}, server_mac{};
+  std::unique_ptr<FastPath> fp;
+  std::unique_ptr<BpfFlowTable> table;
+  std::unique_ptr<ControlPlane> cp;
+  std::vector<int> links;
+  std::thread cp_thread;
+  std::atomic<bool> stop{false}, synced{false};
+  std::string cp_error;
+};
+
+TEST_F(ControlPlaneTest, TcpIpv4MasqueradedBothDirectionsAndCleanClose) {
+  start_control_plane();
+  auto s = status();
+  EXPECT_EQ(s.pid, static_cast<__u32>(getpid()));
+  EXPECT_GT(s.heartbeat_ns, 0u);
+
+  auto conn = tcp_connect(client4, server4, 5001);
+  ASSERT_TRUE(wait_until([&] { return entry(lan, conn.orig).has_value(); }, 5))
+      << "not offloaded: " << to_string(conn.orig);
+  expect_masqueraded(conn.orig, wan4);
+  EXPECT_TRUE(wait_until([&] { return status().flows_offloaded == 1; }, 2));
+
+  // 4 MiB through the fast path, then a FIN that conntrack must accept even
+  // though it saw none of those segments (BE_LIBERAL), or the firewall's
+  // "ct state invalid drop" would eat it.
+  std::thread reader([&] { EXPECT_EQ(read_until_eof(conn.server.fd), 4u << 20); });
+  std::vector<char> chunk(1 << 16, 'x');
+  for (int i = 0; i < 64; i++)
+    write_all(conn.client.fd, chunk.data(), chunk.size());
+  shutdown(conn.client.fd, SHUT_WR);
+  reader.join();
+  auto o = entry(lan, conn.orig);
+  ASSERT_TRUE(o || !entry(lan, conn.orig)); // may already be gone after the FIN
+  std::string ruleset = sh("nft list ruleset");
+  EXPECT_NE(ruleset.find("packets 0 bytes 0 drop comment \"invalid\""), std::string::npos)
+      << "conntrack judged packets invalid:\n"
+      << ruleset;
+  // FIN seen by conntrack: the flow leaves the table.
+  EXPECT_TRUE(wait_until([&] { return !entry(lan, conn.orig).has_value(); }, 5));
+}
+
+TEST_F(ControlPlaneTest, FastPathCarriesTheOffloadedConnection) {
+  start_control_plane();
+  auto conn = tcp_connect(client4, server4, 5002);
+  ASSERT_TRUE(wait_until([&] { return entry(lan, conn.orig).has_value(); }, 5));
+  std::thread reader([&] { read_until_eof(conn.server.fd); });
+  std::vector<char> chunk(1 << 16, 'y');
+  for (int i = 0; i < 16; i++)
+    write_all(conn.client.fd, chunk.data(), chunk.size());
+  // Counters are read before the FIN: it removes the entries.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto o = entry(lan, conn.orig);
+        auto r = reply_entry(server4, 5002, IPPROTO_TCP);
+        return o && r && o->packets >= 100 && r->second.packets > 0;
+      },
+      5))
+      << "the XDP program did not forward the connection's packets";
+  shutdown(conn.client.fd, SHUT_WR);
+  reader.join();
+}
+
+TEST_F(ControlPlaneTest, TcpIpv6Masqueraded) {
+  start_control_plane();
+  auto conn = tcp_connect(client6, server6, 5003);
+  ASSERT_TRUE(wait_until([&] { return entry(lan, conn.orig).has_value(); }, 5))
+      << "not offloaded: " << to_string(conn.orig);
+  expect_masqueraded(conn.orig, wan6);
+}
+
+TEST_F(ControlPlaneTest, UdpOffloadedOnceAssuredAndDestroyRemoves) {
+  start_control_plane();
+  Fd srv(testing::socket_in(ns_server, AF_INET, SOCK_DGRAM));
+  auto saddr = SockAddr::of(server4, 5004);
+  ASSERT_EQ(bind(srv.fd, saddr.sa(), saddr.len), 0);
+  Fd cli(testing::socket_in(ns_client, AF_INET, SOCK_DGRAM));
+  ASSERT_EQ(connect(cli.fd, saddr.sa(), saddr.len), 0);
+  FlowTuple orig{client4, server4, 0, 5004, IPPROTO_UDP};
+  bool offloaded = wait_until(
+      [&] {
+        // One request/response exchange per poll: conntrack marks a UDP flow
+        // ASSURED once replies keep coming for more than 2 s.
+        char buf[64];
+        sockaddr_storage from;
+        socklen_t flen = sizeof(from);
+        send(cli.fd, "ping", 4, 0);
+        ssize_t n = recvfrom(srv.fd, buf, sizeof(buf), MSG_DONTWAIT, (sockaddr *)&from, &flen);
+        if (n > 0)
+          sendto(srv.fd, buf, n, 0, (sockaddr *)&from, flen);
+        recv(cli.fd, buf, sizeof(buf), MSG_DONTWAIT);
+        orig.sport = testing::local_port(cli.fd);
+        std::this_thread::sleep_for(80ms);
+        return entry(lan, orig).has_value();
+      },
+      8);
+  ASSERT_TRUE(offloaded) << "UDP flow not offloaded: " << to_string(orig);
+  expect_masqueraded(orig, wan4);
+
+  sh("conntrack -D -p udp --orig-port-src " + std::to_string(orig.sport) + " >/dev/null 2>&1");
+  EXPECT_TRUE(wait_until([&] { return table_size() == 0; }, 5))
+      << "entries left after conntrack -D: " << table_size();
+}
+
+TEST_F(ControlPlaneTest, NeighbourMacChangeUpdatesEntries) {
+  start_control_plane();
+  auto conn = tcp_connect(client4, server4, 5005);
+  ASSERT_TRUE(wait_until([&] { return entry(lan, conn.orig).has_value(); }, 5));
+  std::string real = mac_string(server_mac.data());
+  sh("ip neigh replace " + server4.to_string() +
+     " lladdr 02:00:00:00:0c:99 dev wan0 nud permanent");
+  bool moved = wait_until(
+      [&] {
+        auto o = entry(lan, conn.orig);
+        return o && mac_string(o->action.dst_mac) == "02:00:00:00:0c:99";
+      },
+      5);
+  sh("ip neigh replace " + server4.to_string() + " lladdr " + real + " dev wan0 nud reachable");
+  EXPECT_TRUE(moved) << "entry still points at the old MAC";
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto o = entry(lan, conn.orig);
+        return o && mac_string(o->action.dst_mac) == real;
+      },
+      5));
+  // The other direction did not move.
+  auto r = reply_entry(server4, 5005, IPPROTO_TCP);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(mac_string(r->second.action.dst_mac), mac_string(client_mac.data()));
+}
+
+TEST_F(ControlPlaneTest, OverrunAndResyncEndWithTheOffloadableConntrackSet) {
+  ControlPlaneConfig config;
+  config.ct_rcvbuf_bytes = 4096; // a burst must overrun it
+  start_control_plane(config);
+  testing::CtInjector inject;
+  std::set<FlowTuple> expected;
+  auto flow = [&](std::uint32_t i, bool assured) {
+    return testing::synthetic_flow(client4, server4, wan4, i, i % 2 ? IPPROTO_UDP : IPPROTO_TCP,
+                                   assured);
+  };
+  // Burst 1: 3000 offloadable, 500 not (unassured).
+  for (std::uint32_t i = 0; i < 3500; i++) {
+    auto f = flow(i, i < 3000);
+    inject.create(f);
+    if (f.assured)
+      expected.insert(f.orig);
+  }
+  ASSERT_EQ(inject.flush(), 0u) << strerror(inject.first_error());
+  // Burst 2, right behind: 1000 of them deleted, 1000 new.
+  for (std::uint32_t i = 0; i < 1000; i++) {
+    auto f = flow(i, true);
+    inject.remove(f);
+    expected.erase(f.orig);
+  }
+  for (std::uint32_t i = 5000; i < 6000; i++) {
+    auto f = flow(i, true);
+    inject.create(f);
+    expected.insert(f.orig);
+  }
+  ASSERT_EQ(inject.flush(), 0u) << strerror(inject.first_error());
+
+  auto map_set = [&] {
+    std::set<FlowTuple> got;
+    std::size_t entries = 0;
+    table->for_each([&](const xf_flow_key &k, const xf_flow_value &v) {
+      entries++;
+      if (v.action.direction == XF_DIR_ORIGINAL)
+        got.insert(tuple_of(k));
+    });
+    return std::make_pair(got, entries);
+  };
+  bool converged = wait_until(
+      [&] {
+        auto [got, entries] = map_set();
+        return got == expected && entries == 2 * expected.size();
+      },
+      20);
+  auto [got, entries] = map_set();
+  std::string missing, extra;
+  for (const auto &t : expected)
+    if (!got.count(t) && missing.size() < 300)
+      missing += to_string(t) + "; ";
+  for (const auto &t : got)
+    if (!expected.count(t) && extra.size() < 300)
+      extra += to_string(t) + "; ";
+  EXPECT_TRUE(converged) << "map has " << got.size() << " connections (" << entries
+                         << " entries), conntrack has " << expected.size()
+                         << " offloadable; missing: " << missing << " extra: " << extra;
+  // The status is published once per loop: it may lag the map a little.
+  EXPECT_TRUE(wait_until([&] { return status().flows_offloaded == expected.size(); }, 2))
+      << "xf_status.flows_offloaded " << status().flows_offloaded;
+  auto s = status();
+  EXPECT_GE(s.events_lost, 1u) << "the tiny buffer never overran: the test proved nothing";
+  EXPECT_GE(s.resyncs, 1u);
+}
+
+TEST_F(ControlPlaneTest, UdpCarriedOnlyByXdpOutlivesConntrackTimeout) {
+  const int timeout = 4;
+  sh("sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=" + std::to_string(timeout));
+  struct Restore {
+    ~Restore() { system("sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=120"); }
+  } restore;
+  start_control_plane();
+  Fd srv(testing::socket_in(ns_server, AF_INET, SOCK_DGRAM));
+  auto saddr = SockAddr::of(server4, 5006);
+  ASSERT_EQ(bind(srv.fd, saddr.sa(), saddr.len), 0);
+  Fd cli(testing::socket_in(ns_client, AF_INET, SOCK_DGRAM));
+  ASSERT_EQ(connect(cli.fd, saddr.sa(), saddr.len), 0);
+  FlowTuple orig{client4, server4, 0, 5006, IPPROTO_UDP};
+  std::uint64_t answered = 0;
+  auto exchange = [&] {
+    char buf[64];
+    sockaddr_storage from;
+    socklen_t flen = sizeof(from);
+    send(cli.fd, "ping", 4, 0);
+    std::this_thread::sleep_for(20ms);
+    ssize_t n = recvfrom(srv.fd, buf, sizeof(buf), MSG_DONTWAIT, (sockaddr *)&from, &flen);
+    if (n > 0)
+      sendto(srv.fd, buf, n, 0, (sockaddr *)&from, flen);
+    std::this_thread::sleep_for(20ms);
+    if (recv(cli.fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+      answered++;
+    orig.sport = testing::local_port(cli.fd);
+    std::this_thread::sleep_for(60ms);
+  };
+  ASSERT_TRUE(wait_until(
+      [&] {
+        exchange();
+        return entry(lan, orig).has_value();
+      },
+      8))
+      << "UDP flow not offloaded";
+  std::string id_before =
+      sh("conntrack -L -p udp --dport 5006 -o id 2>/dev/null | grep -o 'id=[0-9]*'");
+  auto before = entry(lan, orig);
+  ASSERT_TRUE(before);
+
+  // 3 x the stream timeout of traffic that conntrack never sees.
+  answered = 0;
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3 * timeout + 1);
+  int rounds = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    exchange();
+    rounds++;
+  }
+  auto after = entry(lan, orig);
+  ASSERT_TRUE(after) << "the offloaded entry left the table";
+  EXPECT_GT(after->packets, before->packets + rounds / 2) << "traffic did not take the fast path";
+  EXPECT_GT(answered, static_cast<std::uint64_t>(rounds / 2));
+  std::string id_after =
+      sh("conntrack -L -p udp --dport 5006 -o id 2>/dev/null | grep -o 'id=[0-9]*'");
+  EXPECT_EQ(id_after, id_before) << "conntrack expired the entry (a new one took its place)";
+  EXPECT_GT(status().keepalive_refreshes, 0u);
+}
+
+} // namespace
+} // namespace xdpflow
