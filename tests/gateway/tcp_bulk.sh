@@ -43,7 +43,7 @@ bulk_case() {
   local share secs mbps
   share=$(xf_pct "$fast" "$rx")
   secs=$(xf_json "$XF_GW_DIR/$name.recv.json" duration_s)
-  mbps=$(awk -v b="$BYTES" -v s="$secs" 'BEGIN { printf "%.0f", s > 0 ? b * 8 / s / 1e6 : 0 }')
+  mbps=$(awk -v b="$BYTES" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0) ? b * 8 / s / 1e6 : 0 }')
   xf_result "$name: fast-path share ${share}% ($fast of $rx packets after the handshake)," \
     "kernel-forwarded $kernel packets (handshake $handshake), ${mbps} Mbit/s"
   xf_ge "$share" 95 || xf_fail "$name: fast path carried only ${share}% of the packets"

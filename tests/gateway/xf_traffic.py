@@ -6,22 +6,26 @@ can compare what was sent with what arrived (SHA-256 of the payload) and read
 timings without parsing free text.
 
   tcp-sink   --port P [--bind A] [--ready FILE] [--count N] [--progress FILE]
-             accept N connections (default 1) one after another, read each to
-             EOF; prints {"bytes", "sha256", "max_gap_s", "duration_s",
-             "peer", "reset"} per connection (one line each). max_gap_s is the
+             accept N connections (default 1), read each to EOF
+             (concurrently); prints {"bytes", "sha256", "max_gap_s",
+             "duration_s", "peer", "reset"} per connection (one line each). max_gap_s is the
              longest pause between two received chunks after the first byte:
              the stall a user would see. --progress: bytes received so far,
              rewritten into FILE every 0.1 s.
   tcp-source --to A --port P --bytes N [--rate BYTES_PER_S] [--sport S]
              [--bind A] [--rst] [--hold S] [--go FILE]
-             connect (then wait until FILE exists, with --go), send N bytes of random payload (paced if --rate), then
-             close (FIN, or RST with --rst, after --hold seconds idle);
+             connect (then wait until FILE exists, with --go), send N bytes
+             of random payload (paced if --rate), then close (FIN, or RST with --rst, after --hold seconds idle);
              prints {"bytes", "sha256", "duration_s", "local"}.
   udp-echo   --port P [--bind A] [--ready FILE] [--idle S]
              echo every datagram back until idle for S seconds (default 5);
              prints {"datagrams", "peers"}.
   udp-client --to A --port P --count N [--interval S] [--size B] [--sport S]
+             [--pause-after-first S] [--no-check]
              send N datagrams with sequence numbers, count echoed replies;
+             --pause-after-first: wait S seconds after the first datagram
+             (conntrack marks UDP ASSURED only after 2 s); --no-check: IPv4
+             UDP checksum 0 (SO_NO_CHECK);
              prints {"sent", "received", "local"}.
 """
 import argparse
@@ -31,6 +35,7 @@ import os
 import socket
 import struct
 import sys
+import threading
 import time
 
 CHUNK = 64 * 1024
@@ -46,8 +51,12 @@ def ready(path):
             f.write("ready\n")
 
 
+EMIT_LOCK = threading.Lock()
+
+
 def emit(obj):
-    print(json.dumps(obj), flush=True)
+    with EMIT_LOCK:
+        print(json.dumps(obj), flush=True)
 
 
 def write_progress(path, total):
@@ -63,37 +72,48 @@ def tcp_sink(a):
     srv.bind((a.bind, a.port))
     srv.listen(8)
     ready(a.ready)
+    threads = []
     for _ in range(a.count):
         conn, peer = srv.accept()
-        h = hashlib.sha256()
-        total, max_gap, reset = 0, 0.0, False
-        start = last = None
-        written = 0.0
-        while True:
-            if a.progress and time.monotonic() - written >= 0.1:
-                write_progress(a.progress, total)
-                written = time.monotonic()
-            try:
-                data = conn.recv(CHUNK)
-            except ConnectionResetError:
-                reset = True
-                break
-            now = time.monotonic()
-            if not data:
-                break
-            if last is not None:
-                max_gap = max(max_gap, now - last)
-            else:
-                start = now
-            last = now
-            total += len(data)
-            h.update(data)
-        conn.close()
-        if a.progress:
+        # Connections are served concurrently, so one sink can take several
+        # simultaneous flows (e.g. the IPv4 and IPv6 port-forwards).
+        t = threading.Thread(target=sink_one, args=(a, conn, peer))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+
+
+def sink_one(a, conn, peer):
+    h = hashlib.sha256()
+    total, max_gap, reset = 0, 0.0, False
+    start = last = None
+    written = 0.0
+    while True:
+        if a.progress and time.monotonic() - written >= 0.1:
             write_progress(a.progress, total)
-        emit({"bytes": total, "sha256": h.hexdigest(), "max_gap_s": round(max_gap, 4),
-              "duration_s": round((last - start) if start else 0.0, 4),
-              "peer": "%s:%d" % peer[:2], "reset": reset})
+            written = time.monotonic()
+        try:
+            data = conn.recv(CHUNK)
+        except ConnectionResetError:
+            reset = True
+            break
+        now = time.monotonic()
+        if not data:
+            break
+        if last is not None:
+            max_gap = max(max_gap, now - last)
+        else:
+            start = now
+        last = now
+        total += len(data)
+        h.update(data)
+    conn.close()
+    if a.progress:
+        write_progress(a.progress, total)
+    emit({"bytes": total, "sha256": h.hexdigest(), "max_gap_s": round(max_gap, 4),
+          "duration_s": round((last - start) if start else 0.0, 4),
+          "peer": "%s:%d" % peer[:2], "reset": reset})
 
 
 def tcp_source(a):
@@ -164,6 +184,8 @@ def udp_client(a):
     fam = family_of(a.to)
     s = socket.socket(fam, socket.SOCK_DGRAM)
     s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", a.sport))
+    if a.no_check:
+        s.setsockopt(socket.SOL_SOCKET, 11, 1)  # SO_NO_CHECK
     s.connect((a.to, a.port))
     s.setblocking(False)
     pad = os.urandom(max(0, a.size - 8))
@@ -177,6 +199,8 @@ def udp_client(a):
             s.send(struct.pack("!Q", sent) + pad)
             sent += 1
             next_send += a.interval
+            if sent == 1:
+                next_send += a.pause_after_first
             if sent == a.count:
                 deadline = now + 2.0
         try:
@@ -224,6 +248,8 @@ def main():
     m.add_argument("--interval", type=float, default=0.01)
     m.add_argument("--size", type=int, default=64)
     m.add_argument("--sport", type=int, default=0)
+    m.add_argument("--pause-after-first", type=float, default=0)
+    m.add_argument("--no-check", action="store_true")
     a = p.parse_args()
     {"tcp-sink": tcp_sink, "tcp-source": tcp_source, "udp-echo": udp_echo,
      "udp-client": udp_client}[a.mode](a)

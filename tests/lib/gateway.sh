@@ -120,6 +120,13 @@ _xf_gw_peer_rx() {
     ip netns exec "$ns" ethtool -K "$ifc" gro on >/dev/null ||
       xf_fail "ethtool -K $ifc gro on failed in $ns"
   fi
+  # Full checksums in what the ends send. With tx checksum offload a veth
+  # hands the gw CHECKSUM_PARTIAL skbs whose TCP/UDP checksum field holds
+  # only the pseudo-header sum; the kernel path keeps that state in the skb,
+  # but XDP sees raw bytes, so an XDP-forwarded frame would arrive with a
+  # bad checksum (TcpInCsumErrors). Frames from a real NIC are complete.
+  ip netns exec "$ns" ethtool -K "$ifc" tx off >/dev/null ||
+    xf_fail "ethtool -K $ifc tx off failed in $ns"
   if [ "${XF_GW_GRO:-1}" = 0 ]; then
     ip netns exec "$ns" ethtool -K "$ifc" tso off gso off >/dev/null 2>&1 || true
   fi
@@ -162,6 +169,9 @@ xf_gw_create() {
   export XF_GW_WAN2_V4=198.19.1.1 XF_SERVER2_V4=198.19.1.2
   export XF_GW_WAN2_V6=2001:2:0:3::1 XF_SERVER2_V6=2001:2:0:3::2
   export XF_PORT_FORWARD
+  # A test whose output pipe is gone (e.g. `| tail` killed) must still clean
+  # up: without this, SIGPIPE on the first write kills the cleanup.
+  trap '' PIPE
   XF_GW_DIR=$(mktemp -d "/tmp/${base}.XXXXXX")
   export XF_GW_DIR
   xf_on_exit "rm -rf '$XF_GW_DIR'"
