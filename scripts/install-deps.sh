@@ -7,7 +7,7 @@ packages=(
   clang llvm libclang-rt-14-dev libbpf-dev bpftool linux-libc-dev
   libmnl-dev libcli11-dev libgtest-dev libsystemd-dev libcap2-bin
   iproute2 nftables conntrack iperf3 tcpdump ethtool procps kmod
-  python3 gnuplot-nox jq iputils-ping
+  python3 gnuplot-nox jq iputils-ping systemd
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -52,6 +52,7 @@ struct AttachFlags {
   std::string mode, config, exclude_mark, pin;
   std::uint32_t max_flows = 0;
   unsigned idle_timeout = 0;
+  int ct_rcvbuf = 0;
   int verbose = 0;
   bool replace = false;
 };
@@ -85,6 +86,8 @@ AttachSettings settings_from(const AttachFlags &f, const CLI::App &sub) {
     s.verbose = f.verbose;
   if (f.replace)
     s.replace = true;
+  if (given("--ct-rcvbuf"))
+    s.ct_rcvbuf_bytes = f.ct_rcvbuf;
   if (given("--pin"))
     apply_setting("pin", f.pin, s);
   if (s.interfaces.empty())
@@ -169,7 +172,7 @@ void run_attach(const AttachSettings &s) {
   try {
     fast_path.emplace(FastPathOptions{s.max_flows});
   } catch (const SysError &e) {
-    if (e.err() == EPERM)
+    if (e.err() == EPERM || e.err() == EACCES) // EACCES: the verifier without CAP_PERFMON
       throw RuntimeError("permission denied loading the XDP program: xdpflow attach needs "
                          "CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (run as root or through "
                          "xdpflow.service)");
@@ -187,6 +190,7 @@ void run_attach(const AttachSettings &s) {
   cfg.exclude_mask = s.exclude_mask;
   cfg.idle_timeout_sec = s.idle_timeout_sec;
   cfg.verbose = s.verbose;
+  cfg.ct_rcvbuf_bytes = s.ct_rcvbuf_bytes;
   std::vector<std::optional<std::uint64_t>> features;
   for (const auto &i : ifaces) {
     auto f = query_xdp_features(i.ifindex);
@@ -267,6 +271,11 @@ void register_attach(CLI::App &app) {
   sub->add_option("--pin", flags->pin,
                   "Also pin the maps under DIR on a bpffs (optional; nothing needs them)")
       ->type_name("DIR");
+  // Hidden, for the event-storm test (tests/hardening): a tiny conntrack
+  // receive buffer makes the kernel drop events (ENOBUFS) on purpose.
+  sub->add_option("--ct-rcvbuf", flags->ct_rcvbuf, "Conntrack event socket buffer (testing)")
+      ->check(CLI::Range(1, 1 << 30))
+      ->group("");
   sub->add_flag("--replace", flags->replace,
                 "Replace another XDP program attached to the interfaces");
   sub->add_flag("-v,--verbose", flags->verbose, "Log every flow decision (repeat for more)");
