@@ -32,7 +32,8 @@ struct AttachSettings {
   unsigned idle_timeout_sec = 300;
   int verbose = 0;
   bool replace = false;
-  std::string pin_dir; // empty: no pins
+  std::string pin_dir;     // empty: no pins
+  int ct_rcvbuf_bytes = 0; // conntrack socket buffer, 0 = default (hidden --ct-rcvbuf)
 };
 
 // Applies every setting in `text` to `settings`. Throws UsageError naming
