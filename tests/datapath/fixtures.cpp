@@ -155,16 +155,57 @@ Fixture passed(std::string name, Bytes in, int reason, std::vector<FlowSpec> flo
   return fx;
 }
 
+Packet lan_in() {
+  return Packet().eth(kGwLanMac, kClientMac);
+}
+Packet lan_out() {
+  return Packet().eth(kClientMac, kGwLanMac);
+}
+Packet wan_in() {
+  return Packet().eth(kGwWanMac, kUpstreamMac);
+}
+Packet wan_out() {
+  return Packet().eth(kUpstreamMac, kGwWanMac);
+}
+Packet dmz_out() {
+  return Packet().eth(kDmzHostMac, kGwDmzMac);
+}
+
+FlowSpec to_wan(const FlowSpec &f) {
+  return f.via(Dev::kWan, kGwWanMac, kUpstreamMac);
+}
+FlowSpec to_lan(const FlowSpec &f) {
+  return f.via(Dev::kLan, kGwLanMac, kClientMac);
+}
+FlowSpec to_dmz(const FlowSpec &f) {
+  return f.via(Dev::kDmz, kGwDmzMac, kDmzHostMac);
+}
+
+FlowSpec masq4(std::uint8_t proto, std::uint16_t dport) {
+  return to_wan(flow(Dev::kLan, proto, kClient4, 40000, kServer4, dport)).snat(kGwWan4, 61000);
+}
+FlowSpec masq6(std::uint8_t proto, std::uint16_t dport) {
+  return to_wan(flow(Dev::kLan, proto, kClient6, 40000, kServer6, dport)).snat(kGwWan6, 61000);
+}
+FlowSpec reply4(std::uint8_t proto) {
+  return to_lan(flow(Dev::kWan, proto, kServer4, 53, kGwWan4, 61000)).dnat(kClient4, 40000);
+}
+FlowSpec reply6(std::uint8_t proto) {
+  return to_lan(flow(Dev::kWan, proto, kServer6, 53, kGwWan6, 61000)).dnat(kClient6, 40000);
+}
+
+void append(std::vector<Fixture> &to, const std::vector<Fixture> &more) {
+  to.insert(to.end(), more.begin(), more.end());
+}
+
 void PrintTo(const Fixture &f, std::ostream *os) {
   *os << f.name << " (" << f.in.size() << "-byte frame)";
 }
 
 std::vector<Fixture> all_fixtures() {
   std::vector<Fixture> all;
-  for (auto table : {hit_fixtures, encap_fixtures, refusal_fixtures, malformed_fixtures}) {
-    std::vector<Fixture> part = table();
-    all.insert(all.end(), part.begin(), part.end());
-  }
+  for (auto table : {hit_fixtures, encap_fixtures, refusal_fixtures, malformed_fixtures})
+    append(all, table());
   return all;
 }
 

@@ -80,6 +80,30 @@ inline const Mac kClientMac{0x02, 0, 0, 0, 0x01, 0x02}, kGwLanMac{0x02, 0, 0, 0,
     kGwWanMac{0x02, 0, 0, 0, 0x02, 0x01}, kUpstreamMac{0x02, 0, 0, 0, 0x02, 0x02},
     kGwDmzMac{0x02, 0, 0, 0, 0x03, 0x01}, kDmzHostMac{0x02, 0, 0, 0, 0x03, 0x02};
 
+inline constexpr std::uint8_t kTcp = 6, kUdp = 17;
+inline constexpr std::uint16_t kSid = 0x1234; // the WAN's PPPoE session
+
+// Frames on the gateway's links, layer 2 only: into the gateway from a side
+// (client or upstream router) or out of it towards one.
+Packet lan_in();
+Packet lan_out();
+Packet wan_in();
+Packet wan_out();
+Packet dmz_out();
+// Routes a flow out of a side: egress, the gateway's MAC there, the next hop's.
+FlowSpec to_wan(const FlowSpec &f);
+FlowSpec to_lan(const FlowSpec &f);
+FlowSpec to_dmz(const FlowSpec &f);
+// The masqueraded connection most fixtures use: client:40000 -> server:dport
+// from the LAN, SNAT to the gateway's WAN address, port 61000; and its reply
+// direction from the WAN (server:53 -> gateway:61000, DNAT back).
+FlowSpec masq4(std::uint8_t proto, std::uint16_t dport = 53);
+FlowSpec masq6(std::uint8_t proto, std::uint16_t dport = 53);
+FlowSpec reply4(std::uint8_t proto);
+FlowSpec reply6(std::uint8_t proto);
+
+void append(std::vector<Fixture> &to, const std::vector<Fixture> &more);
+
 // The tables, one function per theme (fixtures_*.cpp).
 std::vector<Fixture> hit_fixtures();
 std::vector<Fixture> encap_fixtures();

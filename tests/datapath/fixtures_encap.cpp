@@ -8,46 +8,8 @@
 namespace xdpflow::testing {
 namespace {
 
-constexpr std::uint8_t kUdp = IPPROTO_UDP, kTcp = IPPROTO_TCP;
-constexpr std::uint16_t kSid = 0x1234;
 const Ipv4Opts kTtl63{.ttl = 63};
 const Ipv6Opts kHl63{.hop_limit = 63};
-
-Packet lan_in() {
-  return Packet().eth(kGwLanMac, kClientMac);
-}
-Packet wan_out() {
-  return Packet().eth(kUpstreamMac, kGwWanMac);
-}
-Packet wan_in() {
-  return Packet().eth(kGwWanMac, kUpstreamMac);
-}
-Packet lan_out() {
-  return Packet().eth(kClientMac, kGwLanMac);
-}
-
-// LAN -> WAN masquerade of one UDP/TCP connection, with encapsulations.
-FlowSpec masq4(std::uint8_t proto) {
-  return flow(Dev::kLan, proto, kClient4, 40000, kServer4, 53)
-      .via(Dev::kWan, kGwWanMac, kUpstreamMac)
-      .snat(kGwWan4, 61000);
-}
-FlowSpec masq6(std::uint8_t proto) {
-  return flow(Dev::kLan, proto, kClient6, 40000, kServer6, 53)
-      .via(Dev::kWan, kGwWanMac, kUpstreamMac)
-      .snat(kGwWan6, 61000);
-}
-// WAN -> LAN reply direction.
-FlowSpec reply4(std::uint8_t proto) {
-  return flow(Dev::kWan, proto, kServer4, 53, kGwWan4, 61000)
-      .via(Dev::kLan, kGwLanMac, kClientMac)
-      .dnat(kClient4, 40000);
-}
-FlowSpec reply6(std::uint8_t proto) {
-  return flow(Dev::kWan, proto, kServer6, 53, kGwWan6, 61000)
-      .via(Dev::kLan, kGwLanMac, kClientMac)
-      .dnat(kClient6, 40000);
-}
 
 // The IP + UDP part of the masqueraded packet before and after the gateway.
 Packet udp4_in(Packet p) {
@@ -212,8 +174,7 @@ std::vector<Fixture> pppoe_fixtures() {
 
 std::vector<Fixture> encap_fixtures() {
   std::vector<Fixture> t = vlan_fixtures();
-  std::vector<Fixture> more = pppoe_fixtures();
-  t.insert(t.end(), more.begin(), more.end());
+  append(t, pppoe_fixtures());
   return t;
 }
 

@@ -9,32 +9,6 @@
 namespace xdpflow::testing {
 namespace {
 
-Packet lan_in() {
-  return Packet().eth(kGwLanMac, kClientMac);
-}
-Packet wan_out() {
-  return Packet().eth(kUpstreamMac, kGwWanMac);
-}
-Packet wan_in() {
-  return Packet().eth(kGwWanMac, kUpstreamMac);
-}
-Packet lan_out() {
-  return Packet().eth(kClientMac, kGwLanMac);
-}
-Packet dmz_out() {
-  return Packet().eth(kDmzHostMac, kGwDmzMac);
-}
-
-FlowSpec to_wan(const FlowSpec &f) {
-  return f.via(Dev::kWan, kGwWanMac, kUpstreamMac);
-}
-FlowSpec to_lan(const FlowSpec &f) {
-  return f.via(Dev::kLan, kGwLanMac, kClientMac);
-}
-FlowSpec to_dmz(const FlowSpec &f) {
-  return f.via(Dev::kDmz, kGwDmzMac, kDmzHostMac);
-}
-
 std::uint16_t read16(const Bytes &b, std::size_t at) {
   return static_cast<std::uint16_t>(b.at(at) << 8 | b.at(at + 1));
 }
@@ -296,8 +270,7 @@ std::vector<Fixture> corner_cases() {
 
 std::vector<Fixture> hit_fixtures() {
   std::vector<Fixture> t = plain_and_nat();
-  std::vector<Fixture> more = corner_cases();
-  t.insert(t.end(), more.begin(), more.end());
+  append(t, corner_cases());
   return t;
 }
 

@@ -9,24 +9,6 @@
 namespace xdpflow::testing {
 namespace {
 
-constexpr std::uint8_t kUdp = IPPROTO_UDP, kTcp = IPPROTO_TCP;
-constexpr std::uint16_t kSid = 0x1234;
-
-Packet lan_in() {
-  return Packet().eth(kGwLanMac, kClientMac);
-}
-
-FlowSpec masq4(std::uint8_t proto) {
-  return flow(Dev::kLan, proto, kClient4, 40000, kServer4, 53)
-      .via(Dev::kWan, kGwWanMac, kUpstreamMac)
-      .snat(kGwWan4, 61000);
-}
-FlowSpec masq6(std::uint8_t proto) {
-  return flow(Dev::kLan, proto, kClient6, 40000, kServer6, 53)
-      .via(Dev::kWan, kGwWanMac, kUpstreamMac)
-      .snat(kGwWan6, 61000);
-}
-
 // Every cut of `frame` at a boundary and one byte before it. The kernel
 // refuses test frames shorter than an Ethernet header (EINVAL), as a NIC
 // never delivers them, so the shortest cut is 14 bytes.
@@ -135,8 +117,7 @@ std::vector<Fixture> header_refusals() {
 
 std::vector<Fixture> malformed_fixtures() {
   std::vector<Fixture> t = truncations();
-  std::vector<Fixture> more = header_refusals();
-  t.insert(t.end(), more.begin(), more.end());
+  append(t, header_refusals());
   return t;
 }
 

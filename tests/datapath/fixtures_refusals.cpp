@@ -8,26 +8,6 @@
 namespace xdpflow::testing {
 namespace {
 
-constexpr std::uint8_t kUdp = IPPROTO_UDP, kTcp = IPPROTO_TCP;
-
-Packet lan_in() {
-  return Packet().eth(kGwLanMac, kClientMac);
-}
-Packet wan_in() {
-  return Packet().eth(kGwWanMac, kUpstreamMac);
-}
-
-FlowSpec masq4(std::uint8_t proto, std::uint16_t dport) {
-  return flow(Dev::kLan, proto, kClient4, 40000, kServer4, dport)
-      .via(Dev::kWan, kGwWanMac, kUpstreamMac)
-      .snat(kGwWan4, 61000);
-}
-FlowSpec masq6(std::uint8_t proto, std::uint16_t dport) {
-  return flow(Dev::kLan, proto, kClient6, 40000, kServer6, dport)
-      .via(Dev::kWan, kGwWanMac, kUpstreamMac)
-      .snat(kGwWan6, 61000);
-}
-
 Bytes udp4(const Ipv4Opts &o = {}) {
   return lan_in().ipv4(kClient4, kServer4, o).udp(40000, 53).payload(22).build();
 }
@@ -116,10 +96,8 @@ std::vector<Fixture> not_ours() {
 
 std::vector<Fixture> refusal_fixtures() {
   std::vector<Fixture> t = hit_but_refused();
-  for (auto part : {misses, not_ours}) {
-    std::vector<Fixture> more = part();
-    t.insert(t.end(), more.begin(), more.end());
-  }
+  append(t, misses());
+  append(t, not_ours());
   return t;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/stats_report.h"
 
 namespace xdpflow::testing {
 
@@ -39,16 +40,7 @@ xf_counters read_counters(int counters_fd) {
   std::uint32_t key = 0;
   if (bpf_map_lookup_elem(counters_fd, &key, per_cpu.data()) != 0)
     throw SysError(errno, "reading the xf_counters map");
-  xf_counters sum{};
-  for (const xf_counters &c : per_cpu) {
-    sum.rx_packets += c.rx_packets;
-    sum.fast_packets += c.fast_packets;
-    sum.fast_bytes += c.fast_bytes;
-    sum.redirect_errors += c.redirect_errors;
-    for (int r = 0; r < XF_SLOW_MAX; r++)
-      sum.slow[r] += c.slow[r];
-  }
-  return sum;
+  return sum_counters(per_cpu);
 }
 
 void put_flow(int flows_fd, const xf_flow_key &key, const xf_flow_value &value) {
