@@ -59,6 +59,10 @@ xf_flows_with_port() {
 xf_offloaded_port() { [ "$(xf_flows_with_port "$@")" -gt 0 ]; }
 xf_not_offloaded_port() { [ "$(xf_flows_with_port "$@")" -eq 0 ]; }
 
+# Fast-path and received packet totals from one `stats` read (two reads
+# would race with the traffic): prints "FAST RX".
+xf_fast_rx() { xf_xdpflow stats --json | jq -er '[.totals.fast_packets, .totals.rx_packets] | @tsv'; }
+
 # Conntrack entries in gw matching the conntrack(8) filter arguments.
 xf_ct() { ip netns exec "$XF_NS_GW" conntrack -L "$@" 2>/dev/null; }
 

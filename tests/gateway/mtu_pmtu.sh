@@ -25,16 +25,16 @@ mtu_case() {
   local mtu0 icmp0 fast0 rx0
   mtu0=$(xf_stat .totals.slow_reasons.mtu)
   icmp0=$(xf_gw_nstat "$icmp_counter")
-  fast0=$(xf_stat .totals.fast_packets)
-  rx0=$(xf_stat .totals.rx_packets)
+  read -r fast0 rx0 < <(xf_fast_rx)
   touch "$go"
   wait "$pid" || xf_fail "$fam: sender failed: $(cat "$XF_GW_DIR/$fam.err")"
   wait "$XF_SINK_PID" || xf_fail "$fam: receiver failed"
   xf_same_payload "$XF_GW_DIR/$fam.sent" "$XF_GW_DIR/$fam.recv.json"
   local too_big=$(($(xf_stat .totals.slow_reasons.mtu) - mtu0))
   local icmp=$(($(xf_gw_nstat "$icmp_counter") - icmp0))
-  local fast=$(($(xf_stat .totals.fast_packets) - fast0))
-  local rx=$(($(xf_stat .totals.rx_packets) - rx0))
+  local fast1 rx1
+  read -r fast1 rx1 < <(xf_fast_rx)
+  local fast=$((fast1 - fast0)) rx=$((rx1 - rx0))
   local pmtu
   pmtu=$(xf_client ip route get "$addr" | sed -n 's/.* mtu \([0-9]*\).*/\1/p')
   xf_result "$fam: $too_big oversized packets passed to the kernel, $icmp $icmp_counter sent," \

@@ -28,14 +28,12 @@ bulk_case() {
   xf_wait_for 5 xf_offloaded_port "$port" "$fam" ||
     xf_fail "$name: connection not offloaded 5 s after the handshake: $(xf_xdpflow flows 2>&1)"
   fwd1=$(xf_gw_forwarded)
-  fast0=$(xf_stat .totals.fast_packets)
-  rx0=$(xf_stat .totals.rx_packets)
+  read -r fast0 rx0 < <(xf_fast_rx)
   touch "$go"
   wait "$src_pid" || xf_fail "$name: sender failed: $(cat "$XF_GW_DIR/$name.err")"
   wait "$XF_SINK_PID" || xf_fail "$name: receiver failed: $(cat "$XF_GW_DIR/$name.recv.err")"
   xf_wait_for 2 xf_not_offloaded_port "$port" "$fam" || xf_fail "$name: flow still offloaded after the teardown"
-  fast1=$(xf_stat .totals.fast_packets)
-  rx1=$(xf_stat .totals.rx_packets)
+  read -r fast1 rx1 < <(xf_fast_rx)
   fwd2=$(xf_gw_forwarded)
   xf_same_payload "$XF_GW_DIR/$name.sent" "$XF_GW_DIR/$name.recv.json"
 

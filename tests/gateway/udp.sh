@@ -60,13 +60,11 @@ for f in "${flows[@]}"; do
   id0[$name]=$(ct_id "$fam" "$port")
   [ -n "${id0[$name]}" ] || xf_fail "$name: no conntrack entry"
 done
-fast0=$(xf_stat .totals.fast_packets)
-rx0=$(xf_stat .totals.rx_packets)
+read -r fast0 rx0 < <(xf_fast_rx)
 t0=$SECONDS
 xf_log "offloaded; running for 3 x the ${STREAM_TIMEOUT} s UDP stream timeout"
 sleep $((3 * STREAM_TIMEOUT + 1))
-fast1=$(xf_stat .totals.fast_packets)
-rx1=$(xf_stat .totals.rx_packets)
+read -r fast1 rx1 < <(xf_fast_rx)
 for f in "${flows[@]}"; do
   read -r name fam echo_ns cl_ns addr port <<<"$f"
   id1=$(ct_id "$fam" "$port")
