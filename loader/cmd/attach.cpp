@@ -8,12 +8,10 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <net/if.h>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <unistd.h>
 
 #include "cmd/commands.h"
@@ -58,12 +56,21 @@ struct AttachFlags {
 };
 
 std::string read_config_file(const std::string &path) {
-  std::ifstream in(path);
-  if (!in)
+  // stdio rather than ifstream: a directory opens fine and only the read
+  // fails (EISDIR), which ifstream would turn into an empty config.
+  std::FILE *f = std::fopen(path.c_str(), "r");
+  if (!f)
     throw UsageError("cannot read the config file " + path + ": " + std::strerror(errno));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string text;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+    text.append(buf, n);
+  int err = std::ferror(f) ? errno : 0;
+  std::fclose(f);
+  if (err)
+    throw UsageError("cannot read the config file " + path + ": " + std::strerror(err));
+  return text;
 }
 
 // Config file first, then every flag given on the command line on top.
@@ -246,7 +253,7 @@ void register_attach(CLI::App &app) {
                 "foreground until SIGINT/SIGTERM, then detach");
   sub->add_option("interfaces", flags->interfaces,
                   "Interfaces carrying forwarded traffic (LAN and WAN alike)")
-      ->type_name("IFACE...");
+      ->type_name("IFACE");
   sub->add_option("--mode", flags->mode,
                   "XDP mode: auto (hardware offload where the driver reports it, then native, "
                   "then generic), or force hw, native or generic")

@@ -99,7 +99,7 @@ void register_detach(CLI::App &app) {
   CLI::App *sub = app.add_subcommand(
       "detach", "Remove xdpflow programs and pins left by a crashed run (a running xdpflow "
                 "detaches itself on SIGTERM)");
-  sub->add_option("interfaces", flags->interfaces, "Interfaces to clean")->type_name("IFACE...");
+  sub->add_option("interfaces", flags->interfaces, "Interfaces to clean")->type_name("IFACE");
   sub->add_flag("--all", flags->all, "Every interface of this network namespace");
   sub->add_option("--pin", flags->pin, "Also remove xdpflow's map pins under DIR")
       ->type_name("DIR");

@@ -49,4 +49,13 @@ xf_expect_rc 2 "$out" "$XDPFLOW_BIN" detach lan0 --all
 xf_expect_line "$out" 'not both'
 xf_expect_rc 2 "$out" "$XDPFLOW_BIN" status --bogus
 xf_expect_line "$out" 'bogus'
-echo "PASS: usage errors exit 2 with a helpful line"
+# The README has one section per command, naming every option of its --help.
+readme=${XDPFLOW_SOURCE_DIR:?}/README.md
+for cmd in attach detach stats flows status; do
+  section=$(awk -v h="### xdpflow $cmd" '$0 == h { on = 1; next } /^##/ { on = 0 } on' "$readme")
+  [ -n "$section" ] || xf_fail "README.md has no '### xdpflow $cmd' section"
+  for opt in $("$XDPFLOW_BIN" $cmd --help | grep -oE -- '--[a-z-]+' | grep -vx -- '--help' | sort -u); do
+    grep -q -- "$opt" <<<"$section" || xf_fail "README section of '$cmd' does not mention $opt"
+  done
+done
+echo "PASS: usage errors exit 2 with a helpful line; README documents every option"
