@@ -38,6 +38,22 @@ other_status=$(ip netns exec "$other" "$XDPFLOW_BIN" status --json)
 [ "$(jq .program_id <<<"$gw_status")" != "$(jq .program_id <<<"$other_status")" ] ||
   xf_fail "both namespaces report the same program"
 
+# Without privileges the read-only commands say what they need.
+xf_expect_rc 1 "$out" ip netns exec "$XF_NS_GW" setpriv --bounding-set=-all --inh-caps=-all \
+  --reuid=65534 --regid=65534 --clear-groups -- "$XDPFLOW_BIN" status
+xf_expect_line "$out" 'permission denied; reading a running xdpflow needs CAP_SYS_ADMIN \(run as root\)$'
+
+# A stuck control plane shows as stale in status; alive again once resumed.
+kill -STOP "$XF_XDPFLOW_PID"
+xf_on_exit "kill -CONT $XF_XDPFLOW_PID 2>/dev/null"
+xf_wait_for 15 sh -c "[ \"\$(ip netns exec $XF_NS_GW $XDPFLOW_BIN status --json | jq .control_plane.alive)\" = false ]" ||
+  xf_fail "status never reported the stopped control plane as not alive"
+xf_xdpflow status >"$out"
+xf_expect_line "$out" '\(STALE: control plane stuck or gone; offloaded flows are not maintained\)$'
+kill -CONT "$XF_XDPFLOW_PID"
+xf_wait_for 10 sh -c "[ \"\$(ip netns exec $XF_NS_GW $XDPFLOW_BIN status --json | jq .control_plane.alive)\" = true ]" ||
+  xf_fail "status did not report the resumed control plane alive"
+
 # Stopping one leaves the other running and attached.
 kill -TERM "$other_pid"
 wait "$other_pid" || xf_fail "second instance exited non-zero on SIGTERM"
