@@ -13,6 +13,11 @@ int main(int argc, char **argv) {
   CLI::App app{"xdpflow: XDP flow cache for Linux gateways", "xdpflow"};
   app.set_version_flag("--version", "xdpflow " XDPFLOW_VERSION);
   app.require_subcommand(1);
+  // One line per usage error, like every other error (CLI11's default adds
+  // a second "Run with --help" line).
+  app.failure_message([](const CLI::App *, const CLI::Error &e) {
+    return "xdpflow: " + std::string(e.what()) + " (see --help)\n";
+  });
   xdpflow::cmd::register_all(app);
   try {
     app.parse(argc, argv);

@@ -40,7 +40,7 @@ void register_flows(CLI::App &app) {
                "packets, bytes and idle time");
   sub->add_flag("--json", flags->json, "One JSON object {\"flows\":[...],\"count\":N}");
   sub->add_option("--top", flags->top, "Only the first N after sorting")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32))
       ->type_name("N");
   sub->add_option("--sort", flags->sort,
                   "Order: packets or bytes (busiest first), idle (most recent first)")

@@ -123,6 +123,11 @@ void apply_config_text(std::string_view text, std::string_view source, AttachSet
     if (line.empty())
       continue;
     std::string where = std::string(source) + ":" + std::to_string(line_no) + ": ";
+    // Never echo control characters (a binary file, terminal escapes) back.
+    for (unsigned char c : line)
+      if ((c < 0x20 && c != '\t') || c == 0x7f)
+        throw UsageError(where + "not a text line (control character " + std::to_string(c) +
+                         "); is this the right file?");
     auto eq = line.find('=');
     if (eq == std::string_view::npos)
       throw UsageError(where + "expected 'key = value', got '" + std::string(line) + "'");

@@ -1,0 +1,61 @@
+# Shared by the hardening fault tests: a namespace gateway (tests/lib/gateway.sh)
+# with conntrack entries made in bulk, and the "table == offloadable
+# conntrack" check. Source after tests/lib/common.sh and tests/lib/gateway.sh.
+XF_HARD_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export XF_NS_PREFIX=xfh
+
+xf_hard_init() {
+  xf_require_root
+  [ -x "${XDPFLOW_BIN:-}" ] || xf_fail "XDPFLOW_BIN is not set to the xdpflow binary"
+  for tool in nft conntrack jq python3 ethtool ping; do
+    command -v "$tool" >/dev/null || xf_fail "$tool missing: run scripts/install-deps.sh"
+  done
+}
+
+# xf_ct_burst_file N FIRST FILE: `conntrack -R` input creating N entries
+# client -> server with source ports from FIRST: every 10th TCP ESTABLISHED,
+# every 7th UDP not yet assured (stays on the kernel path), half of the rest
+# masqueraded (reply to the gw's WAN address), the others routed.
+xf_ct_burst_file() {
+  awk -v n="$1" -v first="$2" -v c="$XF_CLIENT_V4" -v s="$XF_SERVER_V4" -v g="$XF_GW_WAN_V4" 'BEGIN {
+    for (i = 0; i < n; i++) {
+      k = first + i
+      sport = 1024 + k % 60000; dport = 1000 + int(k / 60000)
+      proto = (k % 10 == 0) ? "tcp" : "udp"
+      status = (k % 7 == 0 && proto == "udp") ? "SEEN_REPLY" : "ASSURED,SEEN_REPLY"
+      state = (proto == "tcp") ? " --state ESTABLISHED" : ""
+      reply = (k % 2) ? sprintf(" -r %s -q %s --reply-port-src %d --reply-port-dst %d", s, g, dport, sport + 1) : ""
+      printf "-I -p %s -s %s -d %s --sport %d --dport %d%s --timeout 1200 --status %s%s\n", \
+        proto, c, s, sport, dport, reply, status, state
+    }
+  }' >"$3"
+}
+
+# The same entries as deletions (conntrack -R), every EVERY-th line.
+xf_ct_delete_file() { # SRC EVERY DST
+  awk -v every="$2" '/^-I/ && NR % every == 0 {
+    sub(/^-I/, "-D"); sub(/ --timeout [0-9]+/, ""); sub(/ --status [A-Z_,]+/, ""); sub(/ --state [A-Z]+/, ""); print
+  }' "$1" >"$3"
+}
+
+xf_ct_load() { # FILE: runs it through conntrack -R in gw
+  xf_gw conntrack -R "$1" >/dev/null 2>"$1.err" || xf_fail "conntrack -R $1: $(tail -3 "$1.err")"
+}
+
+xf_ct_offloadable_count() { xf_gw conntrack -L 2>/dev/null | grep -c '\[ASSURED\]'; }
+
+# Succeeds when the flow table equals the offloadable subset of conntrack,
+# entry by entry; the comparison's summary is in $XF_GW_DIR/cmp.
+xf_table_matches_conntrack() {
+  xf_gw conntrack -L >"$XF_GW_DIR/ct" 2>/dev/null
+  xf_xdpflow flows --json >"$XF_GW_DIR/flows.json" 2>/dev/null || {
+    echo "xdpflow flows failed" >"$XF_GW_DIR/cmp"
+    return 1
+  }
+  python3 "$XF_HARD_DIR/ct_vs_flows.py" "$XF_GW_DIR/ct" "$XF_GW_DIR/flows.json" >"$XF_GW_DIR/cmp"
+}
+
+xf_xdp_attached_count() { xf_gw ip -j link show | jq '[.[] | select(.xdp != null)] | length'; }
+
+# Resident set of a process in KiB.
+xf_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Event storm: $XF_STORM_FLOWS (default 100000) conntrack entries created in
+# one burst (`conntrack -R`: an -I per line) on a gateway whose xdpflow has a
+# deliberately tiny conntrack receive buffer (hidden --ct-rcvbuf). The kernel
+# must drop events (ENOBUFS), the control plane must say so, grow the buffer
+# and resync from a dump, and the flow table must end up equal to the
+# offloadable subset of conntrack, entry by entry (ct_vs_flows.py). A second
+# burst deletes a third of them: the table follows.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/common.sh"
+. "$here/../lib/gateway.sh"
+. "$here/lib.sh"
+xf_hard_init
+N=${XF_STORM_FLOWS:-100000}
+
+xf_gw_create storm
+xf_gw_attach --max-flows $((N + 1000)) --ct-rcvbuf 16384
+
+xf_ct_burst_file "$N" 0 "$XF_GW_DIR/burst"
+t0=$(date +%s%N)
+xf_ct_load "$XF_GW_DIR/burst"
+burst_ms=$((($(date +%s%N) - t0) / 1000000))
+created=$(xf_gw conntrack -C)
+xf_log "created $created conntrack entries in $burst_ms ms"
+[ "$created" -ge "$N" ] || xf_fail "only $created of $N entries created"
+
+want=$(xf_ct_offloadable_count)
+xf_log "$want offloadable; waiting for the table to match"
+xf_wait_for 180 xf_table_matches_conntrack ||
+  xf_fail "table != offloadable conntrack after 180 s: $(cat "$XF_GW_DIR/cmp")"
+converge_ms=$((($(date +%s%N) - t0) / 1000000))
+xf_log "matched: $(head -1 "$XF_GW_DIR/cmp") ($converge_ms ms after the burst began)"
+
+overruns=$(grep -c "events lost" "$XF_GW_DIR/attach.log" || true)
+[ "$overruns" -gt 0 ] ||
+  xf_fail "no overrun reported: the storm did not overflow the buffer (log: $(tail -5 "$XF_GW_DIR/attach.log"))"
+xf_log "overruns reported: $overruns; last: $(grep "events lost" "$XF_GW_DIR/attach.log" | tail -1)"
+
+# Second burst: delete a third; the table must follow.
+xf_ct_delete_file "$XF_GW_DIR/burst" 3 "$XF_GW_DIR/delete"
+xf_gw conntrack -R "$XF_GW_DIR/delete" >/dev/null 2>&1 || true
+want=$(xf_ct_offloadable_count)
+xf_wait_for 180 xf_table_matches_conntrack ||
+  xf_fail "after deleting a third, table != conntrack: $(cat "$XF_GW_DIR/cmp")"
+xf_log "after deleting a third: $(head -1 "$XF_GW_DIR/cmp")"
+kill -0 "$XF_XDPFLOW_PID" || xf_fail "xdpflow died during the storm: $(tail -5 "$XF_GW_DIR/attach.log")"
+echo "PASS: storm of $N entries: $overruns overrun(s) with resync; table == offloadable conntrack entry by entry ($want at the end); burst $burst_ms ms, table matched $converge_ms ms after it began"
