@@ -39,7 +39,10 @@
 #   xf_gw_add_wan2          second gw<->server link (wan1 <-> eth1), masquerade too
 #   xf_gw_route_via_wan2 / xf_gw_route_via_wan1
 #                           move gw's route to the server (and the server's
-#                           route back to the gw WAN address) to the other path
+#                           route back to the gw WAN address) to the other path.
+#                           Note: the kernel kills a masqueraded connection
+#                           whose output interface changes, so a flow meant
+#                           to survive this must be a port-forwarded one.
 #   xf_client/xf_gw/xf_server CMD...   run CMD in that namespace
 #   xf_gw_nft CMD...        nft in gw
 #   xf_gw_nstat NAME        absolute value of one nstat counter in gw
