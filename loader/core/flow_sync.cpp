@@ -5,6 +5,7 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
 #include <netinet/in.h>
+#include <string_view>
 #include <vector>
 
 namespace xdpflow {
@@ -149,13 +150,8 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
     erase(it);
     return SyncOutcome::Removed;
   }
-  if (it == flows_.end()) {
+  if (it == flows_.end())
     it = flows_.emplace(merged.orig, Flow{}).first;
-    by_reply_[merged.reply] = merged.orig;
-  } else if (it->second.ct.reply != merged.reply) {
-    by_reply_.erase(it->second.ct.reply);
-    by_reply_[merged.reply] = merged.orig;
-  }
   Flow &flow = it->second;
   flow.ct = merged;
   flow.generation = generation_;
@@ -208,10 +204,12 @@ SyncOutcome FlowSync::install(Flow &flow, std::uint64_t now_ns) {
     values[d].action = actions[d];
     values[d].generation = flow.generation;
   }
-  if (was_offloaded)
+  if (was_offloaded) {
+    unindex(flow);
     for (int d = 0; d < 2; d++)
       if (!same(&keys[d], &flow.keys[d], sizeof(xf_flow_key)))
         table_.remove(flow.keys[d]);
+  }
 
   bool ok0 = table_.upsert(keys[0], values[0]);
   bool ok1 = ok0 && table_.upsert(keys[1], values[1]);
@@ -219,7 +217,8 @@ SyncOutcome FlowSync::install(Flow &flow, std::uint64_t now_ns) {
     if (ok0)
       table_.remove(keys[0]);
     if (was_offloaded) {
-      // Replacing entries failed half-way: the old ones are gone too.
+      // Replacing entries failed half-way: drop the old ones too.
+      table_.remove(flow.keys[0]);
       table_.remove(flow.keys[1]);
       flow.offloaded = false;
       stats_.flows_offloaded--;
@@ -238,6 +237,7 @@ SyncOutcome FlowSync::install(Flow &flow, std::uint64_t now_ns) {
   }
   std::memcpy(flow.keys, keys, sizeof(keys));
   std::memcpy(flow.actions, actions, sizeof(actions));
+  index(flow);
   full_logged_ = false;
   if (was_offloaded) {
     logv("update " + to_string(ct.orig) + ": egress " + std::to_string(eg_orig->ifindex) + "/" +
@@ -262,6 +262,7 @@ SyncOutcome FlowSync::install(Flow &flow, std::uint64_t now_ns) {
 void FlowSync::uninstall(Flow &flow) {
   if (!flow.offloaded)
     return;
+  unindex(flow);
   table_.remove(flow.keys[0]);
   table_.remove(flow.keys[1]);
   flow.offloaded = false;
@@ -271,7 +272,6 @@ void FlowSync::uninstall(Flow &flow) {
 
 void FlowSync::erase(FlowMap::iterator it) {
   uninstall(it->second);
-  by_reply_.erase(it->second.ct.reply);
   flows_.erase(it);
 }
 
@@ -294,7 +294,8 @@ std::size_t FlowSync::end_resync() {
   // deleting while the map is being walked would disturb the walk.
   std::vector<xf_flow_key> orphans;
   table_.for_each([&](const xf_flow_key &key, const xf_flow_value &value) {
-    if (!find_by_key(key, value.action.direction))
+    (void)value;
+    if (!find_by_key(key))
       orphans.push_back(key);
   });
   for (const auto &key : orphans)
@@ -304,23 +305,31 @@ std::size_t FlowSync::end_resync() {
   return removed;
 }
 
-FlowSync::Flow *FlowSync::find_by_key(const xf_flow_key &key, std::uint8_t direction) {
-  if (direction > XF_DIR_REPLY)
-    return nullptr;
-  FlowTuple t = tuple_of(key);
-  FlowMap::iterator it;
-  if (direction == XF_DIR_ORIGINAL) {
-    it = flows_.find(t);
-  } else {
-    auto r = by_reply_.find(t);
-    if (r == by_reply_.end())
-      return nullptr;
-    it = flows_.find(r->second);
+std::size_t FlowSync::KeyHash::operator()(const xf_flow_key &k) const noexcept {
+  return std::hash<std::string_view>{}(
+      std::string_view(reinterpret_cast<const char *>(&k), sizeof(k)));
+}
+
+bool FlowSync::KeyEq::operator()(const xf_flow_key &a, const xf_flow_key &b) const noexcept {
+  return same(&a, &b, sizeof(a));
+}
+
+void FlowSync::index(Flow &flow) {
+  by_key_[flow.keys[XF_DIR_ORIGINAL]] = &flow;
+  by_key_[flow.keys[XF_DIR_REPLY]] = &flow;
+}
+
+void FlowSync::unindex(const Flow &flow) {
+  for (const auto &key : flow.keys) {
+    auto it = by_key_.find(key);
+    if (it != by_key_.end() && it->second == &flow)
+      by_key_.erase(it);
   }
-  if (it == flows_.end() || !it->second.offloaded ||
-      !same(&it->second.keys[direction], &key, sizeof(key)))
-    return nullptr;
-  return &it->second;
+}
+
+FlowSync::Flow *FlowSync::find_by_key(const xf_flow_key &key) {
+  auto it = by_key_.find(key);
+  return it == by_key_.end() ? nullptr : it->second;
 }
 
 void FlowSync::reresolve_all(std::uint64_t now_ns) {
@@ -332,7 +341,7 @@ void FlowSync::keepalive(std::uint64_t now_ns) {
   for (auto &[orig, flow] : flows_)
     flow.pass_packets = 0;
   table_.for_each([&](const xf_flow_key &key, const xf_flow_value &value) {
-    if (Flow *flow = find_by_key(key, value.action.direction))
+    if (Flow *flow = find_by_key(key))
       flow->pass_packets += value.packets;
   });
   std::vector<FlowTuple> idle;

@@ -128,7 +128,9 @@ private:
   SyncOutcome install(Flow &flow, std::uint64_t now_ns);
   void uninstall(Flow &flow);
   void erase(FlowMap::iterator it);
-  Flow *find_by_key(const xf_flow_key &key, std::uint8_t direction);
+  Flow *find_by_key(const xf_flow_key &key);
+  void index(Flow &flow);
+  void unindex(const Flow &flow);
   void logv(const std::string &line) const;
   void log(const std::string &line) const;
 
@@ -137,8 +139,16 @@ private:
   EgressLookup &egress_;
   ConntrackWriter &ct_;
   Logger log_;
-  FlowMap flows_;                                                    // by original tuple
-  std::unordered_map<FlowTuple, FlowTuple, FlowTupleHash> by_reply_; // reply -> original
+  struct KeyHash {
+    std::size_t operator()(const xf_flow_key &k) const noexcept;
+  };
+  struct KeyEq {
+    bool operator()(const xf_flow_key &a, const xf_flow_key &b) const noexcept;
+  };
+  FlowMap flows_; // by original tuple; nodes are stable, so by_key_ may point into it
+  // Both table keys of every offloaded flow: one lookup per entry when
+  // walking the table (keepalive, resync sweep).
+  std::unordered_map<xf_flow_key, Flow *, KeyHash, KeyEq> by_key_;
   std::uint32_t generation_ = 1;
   bool full_logged_ = false;
   FlowSyncStats stats_;

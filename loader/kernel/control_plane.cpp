@@ -1,5 +1,6 @@
 #include "kernel/control_plane.h"
 
+#include <algorithm>
 #include <bpf/bpf.h>
 #include <cerrno>
 #include <cstdio>
@@ -91,10 +92,17 @@ struct ControlPlane::Impl {
     writer.flush();
   }
 
-  void refresh_timeouts() {
-    sync.set_ct_timeouts(
-        read_sysctl("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", 432000),
-        read_sysctl("/proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream", 120));
+  // Reads the namespace's conntrack timeouts; returns how often keepalive
+  // must look at the table: often enough to refresh an active flow well
+  // before the shortest timeout, at most every 2 s (a pass walks the whole
+  // table, so no more often than needed).
+  std::uint64_t refresh_timeouts() {
+    std::uint32_t tcp =
+        read_sysctl("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", 432000);
+    std::uint32_t udp = read_sysctl("/proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream", 120);
+    sync.set_ct_timeouts(tcp, udp);
+    std::uint64_t period = std::min(tcp, udp) * 1000 * ms / 6;
+    return std::clamp<std::uint64_t>(period, 250 * ms, 2000 * ms);
   }
 
   void publish() {
@@ -161,9 +169,9 @@ struct ControlPlane::Impl {
       }
       now = monotonic_ns();
       if (now >= next_keepalive) {
-        refresh_timeouts();
+        std::uint64_t period = refresh_timeouts();
         sync.keepalive(now);
-        next_keepalive = now + 1000 * ms;
+        next_keepalive = now + period;
       }
       // Flows waiting for a neighbour: retried on neighbour events above,
       // and once a second in case resolution completed without one.

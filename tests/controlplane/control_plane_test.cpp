@@ -494,3 +494,22 @@ TEST_F(ControlPlaneTest, UdpCarriedOnlyByXdpOutlivesConntrackTimeout) {
 
 } // namespace
 } // namespace xdpflow
+
+namespace xdpflow {
+namespace {
+
+// Last: it takes wan0 down and up again, which flushes its neighbours.
+TEST_F(ControlPlaneTest, LinkDownRemovesItsEntries) {
+  start_control_plane();
+  auto conn = tcp_connect(client4, server4, 5007);
+  ASSERT_TRUE(wait_until([&] { return entry(lan, conn.orig).has_value(); }, 5));
+  sh("ip link set wan0 down");
+  bool removed = wait_until([&] { return table_size() == 0; }, 5);
+  sh("ip link set wan0 up");
+  sh("ip neigh replace " + server4.to_string() + " lladdr " + mac_string(server_mac.data()) +
+     " dev wan0 nud reachable");
+  EXPECT_TRUE(removed) << table_size() << " entries left with their egress link down";
+}
+
+} // namespace
+} // namespace xdpflow
