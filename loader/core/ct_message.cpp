@@ -266,9 +266,13 @@ std::size_t build_ct_update(void *buf, std::uint32_t seq, const CtUpdate &update
   if (update.timeout_sec)
     mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(*update.timeout_sec));
   if (update.be_liberal && update.orig.proto == IPPROTO_TCP) {
+    // Also clear MAXACK_SET, as nf_flow_table does when it hands a flow
+    // back (flow_offload_fixup_tcp): conntrack's last seen ACK is stale
+    // after offloaded segments, and its RST check would otherwise keep the
+    // entry ESTABLISHED after a valid RST (seq != stale td_maxack).
     nf_ct_tcp_flags flags{};
     flags.flags = IP_CT_TCP_FLAG_BE_LIBERAL;
-    flags.mask = IP_CT_TCP_FLAG_BE_LIBERAL;
+    flags.mask = IP_CT_TCP_FLAG_BE_LIBERAL | IP_CT_TCP_FLAG_MAXACK_SET;
     nlattr *pinfo = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
     nlattr *tcp = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
     mnl_attr_put(nlh, CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, sizeof(flags), &flags);
