@@ -37,8 +37,8 @@ xf_sink "$XF_NS_SERVER" tsink tcp-sink --port 5601 --count 2
 tsink=$XF_SINK_PID
 xf_sink "$XF_NS_CLIENT" tfwd tcp-sink --port "$XF_PORT_FORWARD" --count 2
 tfwd=$XF_SINK_PID
-xf_sink "$XF_NS_SERVER" uecho udp-echo --port 5603 --idle 2
-xf_sink "$XF_NS_CLIENT" ufwd udp-echo --port "$XF_PORT_FORWARD" --idle 2
+xf_sink "$XF_NS_SERVER" uecho udp-echo --port 5603 --idle 5
+xf_sink "$XF_NS_CLIENT" ufwd udp-echo --port "$XF_PORT_FORWARD" --idle 5
 pids=()
 tcp() { # NS NAME ADDR PORT BYTES
   ip netns exec "$1" python3 "$XF_TOOL" tcp-source --to "$3" --port "$4" --bytes "$5" --go "$D/go" \

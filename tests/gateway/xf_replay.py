@@ -96,6 +96,8 @@ def read_ready(socks, timeout, want_outgoing, out):
                 data, anc, _, addr = s.recvmsg(65536, 64, socket.MSG_DONTWAIT)
             except BlockingIOError:
                 break
+            except OSError:  # interface gone (namespace deleted): stop reading it
+                break
             if (addr[2] == PACKET_OUTGOING) != want_outgoing or l4_of(data) is None:
                 continue
             t = time.time()
@@ -203,7 +205,7 @@ def compare(a):
     problems, compared, identical = [], 0, 0
     for key in sorted(set(fa) | set(fb), key=str):
         la, lb = fa.get(key, []), fb.get(key, [])
-        name = "%s %s %s:%d -> %s:%d" % (key[0], key[1], key[2], key[3], key[4], key[5])
+        name = "%s %s %s:%d -> %s:%d" % (key[0], key[1], key[2], key[4], key[3], key[5])
         if len(la) != len(lb):
             problems.append("%s: %d frames without xdpflow, %d with" % (name, len(la), len(lb)))
         for i, (x, y) in enumerate(zip(la, lb)):
