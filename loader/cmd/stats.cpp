@@ -43,7 +43,10 @@ void run_stats(const StatsFlags &f) {
   const auto period = std::chrono::duration<double>(f.watch);
   for (unsigned row = 0; f.count == 0 || row < f.count; row++) {
     std::this_thread::sleep_for(period);
-    auto after = instance.stats(); // throws when the instance went away
+    // Found again every interval: the map fds we hold would keep showing a
+    // stopped instance's frozen counters. Throws once it is gone.
+    instance = RunningInstance::find();
+    auto after = instance.stats();
     std::uint64_t t1 = now_ns(CLOCK_MONOTONIC);
     if (f.json) {
       std::fputs(stats_json(after).c_str(), stdout);

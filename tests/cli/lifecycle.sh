@@ -26,11 +26,21 @@ prog=$(xf_xdpflow status --json | jq -er .program_id)
 lock_held || xf_fail "running instance holds no @xdpflow lock"
 xf_expect_rc 1 "$out" xf_xdpflow detach --all
 xf_expect_line "$out" "^xdpflow: xdpflow is running in this network namespace \(pid $XF_XDPFLOW_PID\); stop it instead"
+# A `stats --watch` running meanwhile notices the stop instead of showing
+# frozen counters.
+ip netns exec "$XF_NS_GW" "$XDPFLOW_BIN" stats --watch 0.2 >"$XF_GW_DIR/watch.log" 2>&1 &
+watch_pid=$!
+xf_wait_for 5 grep -q '^TIME' "$XF_GW_DIR/watch.log" || xf_fail "stats --watch printed no header"
 kill -TERM "$XF_XDPFLOW_PID"
 wait "$XF_XDPFLOW_PID" || xf_fail "attach exited non-zero on SIGTERM"
 XF_XDPFLOW_PID=
 xf_expect_line "$XF_GW_DIR/attach.log" '^xdpflow stopped: detached from lan0, wan0$'
 nothing_left "$prog" "after SIGTERM"
+rc=0
+wait "$watch_pid" || rc=$?
+[ "$rc" = 1 ] || xf_fail "stats --watch exited $rc after the instance stopped, expected 1"
+xf_expect_line "$XF_GW_DIR/watch.log" 'xdpflow is not running in this network namespace'
+
 
 # kill -9: the kernel drops the links with the process.
 xf_gw_attach
