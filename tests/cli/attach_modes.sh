@@ -10,6 +10,12 @@ out=$XF_GW_DIR/out
 # mode_of IFACE: the mode `status --json` reports for it.
 mode_of() { xf_xdpflow status --json | jq -er --arg i "$1" '.interfaces[] | select(.name == $i) | .mode'; }
 
+# Unprivileged: refused with the capabilities it needs, nothing attached.
+xf_expect_rc 1 "$out" ip netns exec "$XF_NS_GW" setpriv --bounding-set=-all --inh-caps=-all \
+  --reuid=65534 --regid=65534 --clear-groups -- "$XDPFLOW_BIN" attach lan0 wan0
+xf_expect_line "$out" '^xdpflow: permission denied loading the XDP program: xdpflow attach needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON'
+[ -z "$(xf_xdp_ids "$XF_NS_GW" lan0)" ] || xf_fail "program attached without privileges?"
+
 # native and generic, forced: status and ip link agree on the mode.
 for mode in native generic; do
   xf_gw_attach --mode "$mode"

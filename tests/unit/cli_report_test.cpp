@@ -210,6 +210,39 @@ TEST(CliFlows, SortsAndKeepsTop) {
   EXPECT_FALSE(idle_seconds(0, 5));
 }
 
+TEST(CliFlows, Ipv6PortForwardInBracketsAndUnknownInterfaces) {
+  // WAN host 2001:2:0:2::2:50000 -> gw 2001:2:0:2::1:8080, DNAT to the LAN
+  // host 2001:2:0:1::2:8080; the reply comes back from it.
+  FlowTuple orig{*IpAddr::parse("2001:2:0:2::2"), *IpAddr::parse("2001:2:0:2::1"), 50000, 8080,
+                 IPPROTO_UDP};
+  FlowTuple reply{*IpAddr::parse("2001:2:0:1::2"), *IpAddr::parse("2001:2:0:2::2"), 8080, 50000,
+                  IPPROTO_UDP};
+  FlowEntry o{make_flow_key(3, {}, orig), {}};
+  o.value.action.egress_ifindex = 2;
+  o.value.action.direction = XF_DIR_ORIGINAL;
+  o.value.action.nat = XF_NAT_DST_ADDR;
+  IpAddr::parse("2001:2:0:1::2")->to_words(o.value.action.new_dst);
+  FlowEntry r{make_flow_key(2, {}, reply), {}};
+  r.value.action.egress_ifindex = 3;
+  r.value.action.direction = XF_DIR_REPLY;
+  r.value.action.nat = XF_NAT_SRC_ADDR;
+  IpAddr::parse("2001:2:0:2::1")->to_words(r.value.action.new_src);
+  auto conns = pair_connections({o, r});
+  ASSERT_EQ(conns.size(), 1u);
+  ASSERT_TRUE(conns[0].reply);
+  auto text = flows_table(
+      conns, [](std::uint32_t i) { return "if" + std::to_string(i); }, 0);
+  EXPECT_NE(text.find("udp    [2001:2:0:2::2]:50000 -> [2001:2:0:2::1]:8080  "
+                      "dnat [2001:2:0:1::2]:8080  if3  if2"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("never"), std::string::npos); // never hit yet
+  auto json = flows_json(conns, names, 0);
+  EXPECT_NE(json.find(R"("family":"ipv6")"), std::string::npos);
+  EXPECT_NE(json.find(R"("nat":{"dst":"2001:2:0:1::2"})"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("idle_sec":null)"), std::string::npos);
+}
+
 TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
   StatusSnapshot s;
   s.prog_id = 42;
