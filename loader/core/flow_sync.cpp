@@ -337,6 +337,14 @@ void FlowSync::reresolve_all(std::uint64_t now_ns) {
     install(flow, now_ns);
 }
 
+void FlowSync::retry_pending(std::uint64_t now_ns) {
+  if (flows_.size() == stats_.flows_offloaded)
+    return;
+  for (auto &[orig, flow] : flows_)
+    if (!flow.offloaded)
+      install(flow, now_ns);
+}
+
 void FlowSync::keepalive(std::uint64_t now_ns) {
   for (auto &[orig, flow] : flows_)
     flow.pass_packets = 0;

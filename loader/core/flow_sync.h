@@ -99,6 +99,10 @@ public:
   // Routes, neighbours or links changed: re-resolve every offloadable flow
   // (rewrite, remove or, for pending ones, offload).
   void reresolve_all(std::uint64_t now_ns);
+  // Retries only the flows still waiting for their egress (cheap when
+  // everything is offloaded; done periodically in case resolution completed
+  // without an event we follow).
+  void retry_pending(std::uint64_t now_ns);
 
   // Periodic pass over the table: refresh conntrack for flows whose packet
   // counters advanced, remove flows idle for idle_timeout_ns.

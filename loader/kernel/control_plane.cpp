@@ -31,13 +31,19 @@ void log_line(const std::string &line) {
   std::fprintf(stderr, "xdpflow: %s\n", line.c_str());
 }
 
-// The namespace's conntrack timeout sysctl (seconds), or fallback.
+// A numeric sysctl of this namespace, or fallback when unreadable.
 std::uint32_t read_sysctl(const char *path, std::uint32_t fallback) {
   std::ifstream in(path);
   std::uint32_t v = 0;
-  if (in >> v && v > 0)
+  if (in >> v)
     return v;
   return fallback;
+}
+
+// A timeout sysctl (seconds): 0 would make no sense, keep the fallback.
+std::uint32_t read_timeout(const char *path, std::uint32_t fallback) {
+  std::uint32_t v = read_sysctl(path, fallback);
+  return v ? v : fallback;
 }
 
 constexpr std::uint64_t ms = 1'000'000ull;
@@ -98,8 +104,9 @@ struct ControlPlane::Impl {
   // table, so no more often than needed).
   std::uint64_t refresh_timeouts() {
     std::uint32_t tcp =
-        read_sysctl("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", 432000);
-    std::uint32_t udp = read_sysctl("/proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream", 120);
+        read_timeout("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", 432000);
+    std::uint32_t udp =
+        read_timeout("/proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream", 120);
     sync.set_ct_timeouts(tcp, udp);
     std::uint64_t period = std::min(tcp, udp) * 1000 * ms / 6;
     return std::clamp<std::uint64_t>(period, 250 * ms, 2000 * ms);
@@ -138,6 +145,9 @@ struct ControlPlane::Impl {
   }
 
   void run(const std::atomic<bool> &stop, const std::function<void()> &on_synced) {
+    if (read_sysctl("/proc/sys/net/netfilter/nf_conntrack_events", 1) == 0)
+      log_line("warning: net.netfilter.nf_conntrack_events is 0 in this namespace: no conntrack "
+               "events, so only flows present at start are offloaded");
     refresh_timeouts();
     // The listener joined its groups in the constructor: events from now on
     // are queued, so nothing falls between the dump and the event stream.
@@ -176,8 +186,7 @@ struct ControlPlane::Impl {
       // Flows waiting for a neighbour: retried on neighbour events above,
       // and once a second in case resolution completed without one.
       if (now >= next_retry) {
-        if (sync.stats().flows_pending)
-          sync.reresolve_all(now);
+        sync.retry_pending(now);
         next_retry = now + 1000 * ms;
       }
       writer.flush();

@@ -295,8 +295,10 @@ TEST_F(FlowSyncTest, UnresolvedNeighbourPendsUntilResolved) {
   EXPECT_EQ(handle(CtMsg::flow(snat_orig, snat_reply)), SyncOutcome::Unresolved);
   EXPECT_TRUE(table.entries.empty());
   EXPECT_EQ(sync().stats().flows_pending, 1u);
+  sync().retry_pending(2 * SEC); // still no neighbour
+  EXPECT_TRUE(table.entries.empty());
   eg.routes["198.19.0.2"] = egress(WAN, 0x0b, 0x03);
-  sync().reresolve_all(2 * SEC);
+  sync().retry_pending(3 * SEC);
   EXPECT_EQ(table.entries.size(), 2u);
   EXPECT_EQ(sync().stats().flows_pending, 0u);
 }
