@@ -2,7 +2,8 @@
 # What stopping leaves behind: SIGTERM detaches (no program, no link, no
 # lock, no pin); kill -9 leaves nothing attached either (the bpf_link dies
 # with the process) and detach says so; a legacy-attached leftover is
-# removed by detach; detach refuses while an instance runs.
+# removed by detach, and so is a link someone pinned; detach refuses while
+# an instance runs.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 xf_require_root
@@ -64,6 +65,31 @@ xf_expect_line "$out" "remove it with 'xdpflow detach lan0'"
 xf_expect_rc 0 "$out" xf_xdpflow detach lan0
 xf_expect_line "$out" "^lan0: detached xdpflow \(program id $legacy, native XDP\)$"
 [ -z "$(xf_xdp_ids "$XF_NS_GW" lan0)" ] || xf_fail "detach left the legacy program"
+
+# A link someone pinned (bpftool link pin) outlives a kill -9 and keeps the
+# program attached: detach finds the link by program and interface and
+# detaches it. bpffs pins live in one mount namespace: one `ip netns exec`.
+xf_gw sh -euc '
+  mount -t bpf bpf /sys/fs/bpf
+  "$0" attach lan0 wan0 >"$1/pinlink.log" 2>&1 &
+  pid=$!
+  for i in $(seq 100); do "$0" stats --json >/dev/null 2>&1 && break; sleep 0.1; done
+  prog=$(ip -j link show dev lan0 | jq -r ".[0].xdp.prog.id")
+  link=$(bpftool -j link show | jq -r --argjson p "$prog" "[.[] | select(.prog_id == \$p)][0].id")
+  bpftool link pin id "$link" /sys/fs/bpf/xfcli-link
+  kill -9 $pid
+  wait $pid || true
+  ip -j link show dev lan0 | jq -r ".[0].xdp.prog.id // empty" >"$1/pinlink.after-kill"
+  "$0" attach lan0 wan0 >"$1/pinlink.reattach" 2>&1 || echo "rc=$?" >>"$1/pinlink.reattach"
+  "$0" detach lan0 >"$1/pinlink.detach" 2>&1
+  ip -j link show dev lan0 | jq -r ".[0].xdp.prog.id // empty" >"$1/pinlink.after-detach"
+  rm /sys/fs/bpf/xfcli-link
+' "$XDPFLOW_BIN" "$XF_GW_DIR"
+[ -n "$(cat "$XF_GW_DIR/pinlink.after-kill")" ] || xf_fail "the pinned link did not keep the program attached"
+xf_expect_line "$XF_GW_DIR/pinlink.reattach" "^xdpflow: lan0 already has an XDP program attached .*xdpflow detach lan0"
+xf_expect_line "$XF_GW_DIR/pinlink.reattach" '^rc=1$'
+xf_expect_line "$XF_GW_DIR/pinlink.detach" '^lan0: detached xdpflow \(program id [0-9]+, native XDP\), attached through a bpf_link$'
+[ -z "$(cat "$XF_GW_DIR/pinlink.after-detach")" ] || xf_fail "detach left the pinned link's program on lan0"
 
 # --pin: pins exist while running and go on SIGTERM. bpffs pins are only
 # visible in the mount namespace that made them, so all of it runs in one
