@@ -1,10 +1,9 @@
 // The fixture table through the real XDP program: verifier, maps and
 // BPF_PROG_TEST_RUN, in a private network namespace with real veths.
-#include <bpf/bpf.h>
+#include <cstring>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 #include <memory>
-#include <random>
 
 #include "common/root.h"
 #include "core/flow_key.h"
