@@ -23,6 +23,7 @@ struct AttachedInterface {
   XdpMode mode = XdpMode::Native;        // hw, native or generic
   std::optional<std::uint64_t> features; // driver XDP features, if known
   bool redirect_target = false;          // in the devmap
+  std::string driver;                    // "veth", "mlx5_core"...; empty if unknown
 };
 
 struct StatsSnapshot {

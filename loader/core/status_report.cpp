@@ -74,11 +74,16 @@ std::string status_table(const StatusSnapshot &s) {
          std::to_string(cp.rejected_full) + " rejected (table full)\n\n";
 
   using A = TextTable::Align;
-  TextTable t(
-      {{"INTERFACE"}, {"IFINDEX", A::Right}, {"MODE"}, {"REDIRECT TARGET"}, {"XDP FEATURES"}});
+  TextTable t({{"INTERFACE"},
+               {"IFINDEX", A::Right},
+               {"DRIVER"},
+               {"MODE"},
+               {"REDIRECT TARGET"},
+               {"XDP FEATURES"}});
   for (const auto &i : s.interfaces)
-    t.add_row({i.name, std::to_string(i.ifindex), std::string(to_string(i.mode)),
-               i.redirect_target ? "yes" : "no (no ndo-xmit)", features_text(i.features)});
+    t.add_row({i.name, std::to_string(i.ifindex), i.driver.empty() ? "?" : i.driver,
+               std::string(to_string(i.mode)), i.redirect_target ? "yes" : "no (no ndo-xmit)",
+               features_text(i.features)});
   out += t.render();
   return out;
 }
@@ -92,6 +97,7 @@ std::string status_json(const StatusSnapshot &s) {
     j.begin_object();
     j.field("name", i.name);
     j.field("ifindex", unsigned{i.ifindex});
+    j.field("driver", i.driver);
     j.field("mode", to_string(i.mode));
     j.field("redirect_target", i.redirect_target);
     j.key("xdp_features");

@@ -160,6 +160,7 @@ RunningInstance RunningInstance::find() {
       iface.ifindex = a.ifindex;
       iface.mode = a.mode;
       iface.features = query_xdp_features(a.ifindex);
+      iface.driver = driver_name(a.ifname);
       bpf_devmap_val val{};
       iface.redirect_target = bpf_map_lookup_elem(inst.devmap_.get(), &a.ifindex, &val) == 0;
       inst.interfaces_.push_back(std::move(iface));

@@ -3,8 +3,13 @@
 #include <cerrno>
 #include <cstring>
 #include <libmnl/libmnl.h>
+#include <linux/ethtool.h>
 #include <linux/genetlink.h>
+#include <linux/sockios.h>
 #include <memory>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace xdpflow {
@@ -84,6 +89,20 @@ int features_cb(const nlmsghdr *nlh, void *data) {
 }
 
 } // namespace
+
+std::string driver_name(const std::string &ifname) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return {};
+  ethtool_drvinfo info{};
+  info.cmd = ETHTOOL_GDRVINFO;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_data = reinterpret_cast<char *>(&info);
+  int rc = ioctl(fd, SIOCETHTOOL, &ifr);
+  close(fd);
+  return rc == 0 ? std::string(info.driver) : std::string();
+}
 
 std::optional<std::uint64_t> query_xdp_features(std::uint32_t ifindex) {
   Socket sock(mnl_socket_open(NETLINK_GENERIC));

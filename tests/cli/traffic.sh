@@ -15,10 +15,10 @@ xf_server python3 "$tool" tcp-sink --port $port --ready "$XF_GW_DIR/ready" \
   --progress "$XF_GW_DIR/progress" >"$XF_GW_DIR/sink.json" &
 sink=$!
 xf_wait_for 5 test -e "$XF_GW_DIR/ready" || xf_fail "sink did not start"
-# 3 MB at 1 MB/s, then 6 s idle before the FIN: the flow stays offloaded and
+# 3 MB at 1 MB/s, then 10 s idle before the FIN: the flow stays offloaded and
 # still while the counters are compared below.
 xf_client python3 "$tool" tcp-source --to "$XF_SERVER_V4" --port $port --bytes 3000000 \
-  --rate 1000000 --hold 6 >"$XF_GW_DIR/source.json" &
+  --rate 1000000 --hold 10 >"$XF_GW_DIR/source.json" &
 source_pid=$!
 xf_on_exit "kill $source_pid $sink 2>/dev/null"
 
@@ -27,7 +27,7 @@ xf_wait_for 10 sh -c "[ \$(ip netns exec $XF_NS_GW $XDPFLOW_BIN flows --json | j
   xf_fail "the connection was never offloaded"
 xf_wait_for 10 sh -c "[ \$(ip netns exec $XF_NS_GW $XDPFLOW_BIN stats --json | jq .totals.fast_packets) -gt 100 ]" ||
   xf_fail "no fast-path packets"
-# Wait for the payload (the source then idles for 6 s): the counters settle
+# Wait for the payload (the source then idles for 10 s): the counters settle
 # once the last ACK is through. The sink writes its progress at most every
 # 0.1 s, so the last chunk may not show before EOF.
 xf_wait_for 20 sh -c "[ \"\$(cat $XF_GW_DIR/progress 2>/dev/null || echo 0)\" -ge 2900000 ]" ||
@@ -109,17 +109,18 @@ check "$status" '.control_plane.offloads_total >= 1' true
 check "$status" .flows.offloaded 1
 check "$status" .flows.capacity 1024
 check "$status" '.interfaces[] | select(.name == "wan0") | .mode' native
+check "$status" '.interfaces[] | select(.name == "wan0") | .driver' veth
 check "$status" '.interfaces[] | select(.name == "wan0") | .redirect_target' true
 check "$status" '.interfaces[] | select(.name == "wan0") | .xdp_features | index("ndo-xmit") != null' true
 grep -Eq "^Control plane: pid $XF_XDPFLOW_PID, up [0-9]+s, heartbeat [0-9.]+s ago \(alive\)$" <<<"$status_txt" ||
   xf_fail "status: control plane line"
-grep -Eq '^wan0 +[0-9]+ +native +yes +basic,redirect,ndo-xmit' <<<"$status_txt" || xf_fail "status: wan0 row"
+grep -Eq '^wan0 +[0-9]+ +veth +native +yes +basic,redirect,ndo-xmit' <<<"$status_txt" || xf_fail "status: wan0 row"
 
 # stats --watch: a header, then one aligned row per interval.
 xf_xdpflow stats --watch 1 --count 2 >"$out"
 [ "$(wc -l <"$out")" = 3 ] || xf_fail "--watch 1 --count 2 printed $(wc -l <"$out") lines"
 xf_expect_line "$out" '^TIME +RX pps +FAST pps +FAST bps +SLOW pps +no_flow +fin_rst +ttl +mtu +other +REDIR err/s +HIT +FLOWS$'
-xf_expect_line "$out" '^[0-9]{2}:[0-9]{2}:[0-9]{2} +[0-9.kM]+ +[0-9.kM]+ .* 1$'
+xf_expect_line "$out" '^[0-9]{2}:[0-9]{2}:[0-9]{2} +[0-9.kM]+ +[0-9.kM]+ .* [0-9]+$'
 [ "$(awk '{ print length }' "$out" | sort -u | wc -l)" = 1 ] || xf_fail "--watch rows are not aligned"
 
 # The connection closes through the kernel path and the payload arrived

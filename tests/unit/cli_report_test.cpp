@@ -38,8 +38,8 @@ TEST(CliTable, HumanNumbers) {
 
 StatsSnapshot sample_stats() {
   StatsSnapshot s;
-  s.interfaces = {{"lan0", 2, XdpMode::Native, std::nullopt, true},
-                  {"wan0", 3, XdpMode::Generic, std::nullopt, true}};
+  s.interfaces = {{"lan0", 2, XdpMode::Native, std::nullopt, true, "veth"},
+                  {"wan0", 3, XdpMode::Generic, std::nullopt, true, ""}};
   xf_counters a{}, b{};
   a.rx_packets = 100;
   a.fast_packets = 80;
@@ -246,8 +246,9 @@ TEST(CliFlows, Ipv6PortForwardInBracketsAndUnknownInterfaces) {
 TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
   StatusSnapshot s;
   s.prog_id = 42;
-  s.interfaces = {{"lan0", 2, XdpMode::Native, XDP_FEATURE_BASIC | XDP_FEATURE_NDO_XMIT, true},
-                  {"wan0", 3, XdpMode::Generic, std::nullopt, false}};
+  s.interfaces = {
+      {"lan0", 2, XdpMode::Native, XDP_FEATURE_BASIC | XDP_FEATURE_NDO_XMIT, true, "veth"},
+      {"wan0", 3, XdpMode::Generic, std::nullopt, false, ""}};
   s.flows_offloaded = 5;
   s.flows_capacity = 100;
   s.cp.pid = 1234;
@@ -260,6 +261,8 @@ TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
   auto json = status_json(s);
   EXPECT_NE(json.find(R"("xdp_features":["basic","ndo-xmit"])"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("xdp_features":null)"), std::string::npos);
+  EXPECT_NE(json.find(R"({"name":"lan0","ifindex":2,"driver":"veth","mode":"native",)"),
+            std::string::npos);
   EXPECT_NE(json.find(R"("flows":{"offloaded":5,"capacity":100,"rejected_full":1})"),
             std::string::npos);
   EXPECT_NE(json.find(R"("pid":1234,"alive":true,"uptime_sec":60,"heartbeat_age_sec":1.000,)"
@@ -272,7 +275,8 @@ TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
       << text;
   EXPECT_NE(text.find("Flow table: 5 of 100 connections (5.0%), 1 rejected (table full)"),
             std::string::npos);
-  EXPECT_NE(text.find("wan0             3  generic  no (no ndo-xmit)  unknown"), std::string::npos)
+  EXPECT_NE(text.find("wan0             3  ?       generic  no (no ndo-xmit)  unknown"),
+            std::string::npos)
       << text;
 
   s.now_ns += kHeartbeatStaleNs;
