@@ -28,6 +28,8 @@ const char *to_string(SyncOutcome o) {
     return "rejected (table full)";
   case SyncOutcome::Ignored:
     return "ignored";
+  case SyncOutcome::Idle:
+    return "idle";
   }
   return "?";
 }
@@ -116,7 +118,7 @@ void FlowSync::logv(const std::string &line) const {
 
 FlowSyncStats FlowSync::stats() const {
   FlowSyncStats s = stats_;
-  s.flows_pending = flows_.size() - stats_.flows_offloaded;
+  s.flows_pending = flows_.size() - stats_.flows_offloaded - stats_.flows_idle;
   return s;
 }
 
@@ -155,6 +157,20 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
   Flow &flow = it->second;
   flow.ct = merged;
   flow.generation = generation_;
+  std::uint64_t expires = merged.timeout ? now_ns + *merged.timeout * 1'000'000'000ull : 0;
+  if (flow.idle) {
+    // Conntrack pushes the timeout back only for packets it sees (or for our
+    // refreshes, accounted in ct_expires_ns): a few seconds of slack for the
+    // coarse clocks on both sides.
+    constexpr std::uint64_t slack = 3'000'000'000ull;
+    if (!expires || expires <= flow.ct_expires_ns + slack)
+      return SyncOutcome::Idle;
+    logv("active again " + to_string(flow.ct.orig));
+    flow.idle = false;
+    stats_.flows_idle--;
+  }
+  if (expires)
+    flow.ct_expires_ns = expires;
   return install(flow, now_ns);
 }
 
@@ -271,6 +287,8 @@ void FlowSync::uninstall(Flow &flow) {
 }
 
 void FlowSync::erase(FlowMap::iterator it) {
+  if (it->second.idle)
+    stats_.flows_idle--;
   uninstall(it->second);
   flows_.erase(it);
 }
@@ -334,14 +352,15 @@ FlowSync::Flow *FlowSync::find_by_key(const xf_flow_key &key) {
 
 void FlowSync::reresolve_all(std::uint64_t now_ns) {
   for (auto &[orig, flow] : flows_)
-    install(flow, now_ns);
+    if (!flow.idle)
+      install(flow, now_ns);
 }
 
 void FlowSync::retry_pending(std::uint64_t now_ns) {
-  if (flows_.size() == stats_.flows_offloaded)
+  if (flows_.size() == stats_.flows_offloaded + stats_.flows_idle)
     return;
   for (auto &[orig, flow] : flows_)
-    if (!flow.offloaded)
+    if (!flow.offloaded && !flow.idle)
       install(flow, now_ns);
 }
 
@@ -373,17 +392,20 @@ void FlowSync::keepalive(std::uint64_t now_ns) {
         std::min<std::uint64_t>(config_.keepalive_interval_ns, timeout * 1'000'000'000ull / 3);
     if (flow.active_since_refresh && now_ns - flow.last_refresh_ns >= interval) {
       ct_.update(CtUpdate{orig, timeout, false});
+      flow.ct_expires_ns = now_ns + timeout * 1'000'000'000ull;
       flow.last_refresh_ns = now_ns;
       flow.active_since_refresh = false;
       stats_.keepalive_refreshes++;
     }
   }
-  // Idle flows leave the table and our view; conntrack ages them normally,
-  // and a later event for them (state change) offloads them again.
+  // Idle flows leave the table, so conntrack ages them normally; handle()
+  // brings them back when conntrack shows new activity.
   for (const auto &orig : idle) {
-    auto it = flows_.find(orig);
+    Flow &flow = flows_.find(orig)->second;
     logv("remove " + to_string(orig) + ": idle");
-    erase(it);
+    uninstall(flow);
+    flow.idle = true;
+    stats_.flows_idle++;
     stats_.idle_removals++;
   }
 }

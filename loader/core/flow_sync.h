@@ -64,6 +64,7 @@ enum class SyncOutcome {
   Unresolved,     // offloadable but no route/neighbour yet: retried on changes
   RejectedFull,   // the table is full
   Ignored,        // nothing to do (DESTROY of an unknown flow...)
+  Idle,           // left the table for idleness; conntrack saw no packet since
 };
 const char *to_string(SyncOutcome o);
 
@@ -76,6 +77,7 @@ struct FlowSyncStats {
   std::uint64_t swept = 0;           // removed by a resync sweep (flows + orphan entries)
   std::uint64_t flows_offloaded = 0; // connections in the table now
   std::uint64_t flows_pending = 0;   // offloadable, egress unresolved
+  std::uint64_t flows_idle = 0;      // left the table idle, watched for new activity
 };
 
 // Why a conntrack entry must stay on the kernel path, or nullptr.
@@ -105,7 +107,11 @@ public:
   void retry_pending(std::uint64_t now_ns);
 
   // Periodic pass over the table: refresh conntrack for flows whose packet
-  // counters advanced, remove flows idle for idle_timeout_ns.
+  // counters advanced, remove flows idle for idle_timeout_ns. An idle flow
+  // stays known: when a later event or dump entry shows conntrack's timeout
+  // pushed back beyond what our own refreshes explain, packets took the
+  // kernel path again and the flow is offloaded again (the caller dumps the
+  // table now and then while stats().flows_idle > 0).
   void keepalive(std::uint64_t now_ns);
 
   void set_ct_timeouts(std::uint32_t tcp_sec, std::uint32_t udp_sec);
@@ -126,6 +132,8 @@ private:
     std::uint64_t packets_seen = 0;    // both directions, at the last pass
     std::uint64_t pass_packets = 0;    // accumulating during a pass
     bool active_since_refresh = false;
+    bool idle = false;               // out of the table for idleness
+    std::uint64_t ct_expires_ns = 0; // when conntrack would expire it, as last known
   };
   using FlowMap = std::unordered_map<FlowTuple, Flow, FlowTupleHash>;
 

@@ -7,8 +7,10 @@
 #include <ctime>
 #include <fstream>
 #include <memory>
+#include <net/if.h>
 #include <optional>
 #include <poll.h>
+#include <set>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -144,6 +146,20 @@ struct ControlPlane::Impl {
     resync();
   }
 
+  // An attached interface deleted under us (ip link del): the kernel drops
+  // its XDP link and devmap entry, re-resolving removes or moves the flows
+  // that used it, the other interfaces keep running. Said once per interface.
+  void report_removed_interfaces() {
+    for (const auto &i : config.interfaces) {
+      char name[IF_NAMESIZE];
+      if (removed_ifindexes.count(i.ifindex) || if_indextoname(i.ifindex, name) || errno != ENXIO)
+        continue;
+      removed_ifindexes.insert(i.ifindex);
+      log_line(i.name + ": interface removed (ifindex " + std::to_string(i.ifindex) +
+               "); its flows leave the table, the other interfaces keep running");
+    }
+  }
+
   void run(const std::atomic<bool> &stop, const std::function<void()> &on_synced) {
     if (read_sysctl("/proc/sys/net/netfilter/nf_conntrack_events", 1) == 0)
       log_line("warning: net.netfilter.nf_conntrack_events is 0 in this namespace: no conntrack "
@@ -161,6 +177,7 @@ struct ControlPlane::Impl {
 
     std::uint64_t next_keepalive = monotonic_ns() + 1000 * ms;
     std::uint64_t next_retry = monotonic_ns() + 1000 * ms;
+    std::uint64_t next_idle_check = monotonic_ns() + 10'000 * ms;
     while (!stop.load()) {
       pollfd fds[2] = {{listener.fd(), POLLIN, 0}, {resolver.fd(), POLLIN, 0}};
       int n = poll(fds, 2, 100);
@@ -169,8 +186,10 @@ struct ControlPlane::Impl {
       std::uint64_t now = monotonic_ns();
 
       if (fds[1].revents & POLLIN) {
-        if (resolver.process_events())
+        if (resolver.process_events()) {
+          report_removed_interfaces();
           sync.reresolve_all(now);
+        }
       }
       if (fds[0].revents & POLLIN) {
         auto res = listener.read([this](const CtParseResult &r) { on_ct_message(r); });
@@ -189,6 +208,14 @@ struct ControlPlane::Impl {
         sync.retry_pending(now);
         next_retry = now + 1000 * ms;
       }
+      // Flows that left the table idle come back only through what conntrack
+      // tells: established TCP/UDP streams send no event when their packets
+      // (on the kernel path now) push the timeout back, so look at a dump.
+      if (now >= next_idle_check) {
+        if (sync.stats().flows_idle)
+          listener.dump([this](const CtParseResult &r) { on_ct_message(r); });
+        next_idle_check = now + 10'000 * ms;
+      }
       writer.flush();
       publish();
     }
@@ -198,6 +225,7 @@ struct ControlPlane::Impl {
 
   ControlPlaneConfig config;
   FastPath &fast_path;
+  std::set<std::uint32_t> removed_ifindexes; // attached interfaces deleted meanwhile
   BpfFlowTable table;
   EgressResolver resolver;
   NetlinkConntrackWriter writer;

@@ -198,6 +198,7 @@ protected:
     p.server = Fd(accept(listener.fd, nullptr, nullptr));
     timeval tv{10, 0};
     setsockopt(p.server.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(p.client.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(p.client.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     // A first exchange: the handshake is complete and ASSURED on both sides.
     write_all(p.client.fd, "hello", 5);
@@ -497,6 +498,25 @@ TEST_F(ControlPlaneTest, UdpCarriedOnlyByXdpOutlivesConntrackTimeout) {
 
 namespace xdpflow {
 namespace {
+
+TEST_F(ControlPlaneTest, IdleFlowLeavesAndComesBackWithTraffic) {
+  ControlPlaneConfig config;
+  config.idle_timeout_sec = 2;
+  start_control_plane(config);
+  auto conn = tcp_connect(client4, server4, 5008);
+  ASSERT_TRUE(wait_until([&] { return entry(lan, conn.orig).has_value(); }, 5));
+  ASSERT_TRUE(wait_until([&] { return table_size() == 0; }, 8)) << "idle flow stayed";
+  // Idle for a while more, then traffic again (through the kernel now):
+  // conntrack pushes the timeout back and the control plane notices.
+  std::this_thread::sleep_for(3s);
+  char buf[64];
+  write_all(conn.client.fd, "again", 5);
+  ASSERT_EQ(::read(conn.server.fd, buf, sizeof(buf)), 5);
+  write_all(conn.server.fd, "reply", 5);
+  ASSERT_EQ(::read(conn.client.fd, buf, sizeof(buf)), 5);
+  EXPECT_TRUE(wait_until([&] { return entry(lan, conn.orig).has_value(); }, 15))
+      << "the flow was not offloaded again";
+}
 
 // Last: it takes wan0 down and up again, which flushes its neighbours.
 TEST_F(ControlPlaneTest, LinkDownRemovesItsEntries) {

@@ -400,6 +400,42 @@ TEST_F(FlowSyncTest, KeepaliveRefreshesActiveFlowsOnlyAndRemovesIdleOnes) {
   sync().keepalive(74 * SEC); // idle for 61 s: leaves the table
   EXPECT_TRUE(table.entries.empty());
   EXPECT_EQ(sync().stats().idle_removals, 1u);
+  EXPECT_EQ(sync().stats().flows_offloaded, 0u);
+}
+
+TEST_F(FlowSyncTest, IdleFlowComesBackWhenConntrackSeesPacketsAgain) {
+  config.idle_timeout_ns = 60 * SEC;
+  auto orig = tuple("198.18.1.2", 5000, "198.19.0.2", 5001, IPPROTO_UDP);
+  CtMsg m = CtMsg::flow(orig);
+  m.timeout = 120;
+  ASSERT_EQ(handle(m, 0), SyncOutcome::Offloaded);
+  sync().keepalive(61 * SEC); // no packet for 61 s
+  EXPECT_TRUE(table.entries.empty());
+  EXPECT_EQ(sync().stats().flows_idle, 1u);
+  EXPECT_EQ(sync().stats().flows_pending, 0u);
+  sync().retry_pending(62 * SEC); // idle is not pending
+  sync().reresolve_all(62 * SEC);
+  EXPECT_TRUE(table.entries.empty());
+
+  // A dump 70 s in: the timeout has only run down, nothing went through.
+  m.kind = CtMsg::DumpEntry;
+  m.timeout = 50;
+  EXPECT_EQ(handle(m, 70 * SEC), SyncOutcome::Idle);
+  EXPECT_TRUE(table.entries.empty());
+  // 80 s in: conntrack pushed the timeout back, so it saw packets.
+  m.timeout = 120;
+  EXPECT_EQ(handle(m, 80 * SEC), SyncOutcome::Offloaded);
+  EXPECT_EQ(table.entries.size(), 2u);
+  EXPECT_EQ(sync().stats().flows_idle, 0u);
+
+  // Idle again, then destroyed: forgotten.
+  sync().keepalive(141 * SEC);
+  EXPECT_EQ(sync().stats().flows_idle, 1u);
+  CtMsg d = m;
+  d.kind = CtMsg::Destroy;
+  EXPECT_EQ(handle(d, 150 * SEC), SyncOutcome::Removed);
+  EXPECT_EQ(sync().stats().flows_idle, 0u);
+  EXPECT_EQ(sync().known_flows(), 0u);
 }
 
 TEST_F(FlowSyncTest, ShortConntrackTimeoutRefreshesMoreOften) {
