@@ -84,6 +84,6 @@ finish_flows route "$fast0"
 old=$(($(rx_of "$XF_SERVER_IF") - old0))
 new=$(($(rx_of "$XF_SERVER_IF2") - new0))
 xf_result "route: from 0.5 s after the change, $new packets from the gw took the new link, $old the old one"
-[ "$new" -gt 100 ] && [ "$old" -le $((new / 20)) ] ||
+[ "$new" -gt 100 ] && [ "$old" -le $((new / 10 + 5)) ] ||
   xf_fail "route: the reply direction did not move to the second WAN link ($new new, $old old)"
 xf_log "PASS"
