@@ -25,8 +25,12 @@
 # (forbidden) connection from the WAN.
 #
 # The client and server ends have GRO on, which enables veth NAPI so they
-# accept XDP_REDIRECTed frames; the gw ends have GRO on too, as a real
-# gateway's NICs would (kernel-path baseline). Set before xf_gw_create:
+# accept XDP_REDIRECTed frames, and tx checksum offload off, so the frames
+# they send carry complete checksums as frames from a real NIC do (XDP sees
+# raw bytes: a CHECKSUM_PARTIAL frame forwarded by XDP arrives corrupt). The
+# gw ends have GRO on, as a real gateway's NICs would (kernel-path baseline).
+# The gw has rp_filter off (for xf_gw_route_via_wan2). Set before
+# xf_gw_create:
 #   XF_NS_PREFIX    namespace name prefix (default xfgw; use your own)
 #   XF_GW_PEER_XDP  path of a pass-only XDP object: attach it (section "xdp")
 #                   to the client/server ends instead of relying on GRO
@@ -57,7 +61,7 @@
 #                           xf_stat .totals.fast_packets
 #   xf_wait_for SECS CMD... poll CMD every 0.1 s until it succeeds or SECS
 #                           (may be fractional) pass; returns 1 on timeout
-#   xf_gw_offloaded_count   `xdpflow flows --json` entry count (0 on error)
+#   xf_gw_offloaded_count   `xdpflow flows --json` connection count (0 on error)
 #   xf_gw_tool              path of tests/gateway/xf_traffic.py (TCP/UDP
 #                           source and sink with SHA-256 of the payload and the
 #                           longest gap between received chunks; --help)
