@@ -103,6 +103,9 @@ std::string explain_attach_errno(XdpMode mode, int err) {
     else if (mode == XdpMode::Native)
       text += " (e.g. MTU too large for XDP, or LRO enabled on the device)";
     break;
+  case ERANGE: // veth: "Peer MTU is too large to set XDP"
+    text += " (MTU too large for XDP on this driver; on veth, the peer's MTU)";
+    break;
   case EBUSY:
   case EEXIST:
     text += " (another XDP program or link is attached)";

@@ -49,7 +49,7 @@ xf_expect_line "$out" '^xdpflow: lan0: the kernel refused hardware offload: .+; 
 xf_server ip link set dev "$XF_SERVER_IF" mtu 9000
 xf_gw_attach --mode auto
 xf_expect_line "$XF_GW_DIR/attach.log" \
-  '^wan0: native XDP refused by the kernel \(Numerical result out of range\), falling back to generic XDP$'
+  "^wan0: native XDP refused by the kernel \\(Numerical result out of range \\(MTU too large for XDP on this driver; on veth, the peer's MTU\\)\\), falling back to generic XDP$"
 [ "$(mode_of wan0)" = generic ] || xf_fail "wan0 should have fallen back to generic"
 [ "$(mode_of lan0)" = native ] || xf_fail "lan0 should stay native"
 xf_gw_detach

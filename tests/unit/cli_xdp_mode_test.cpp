@@ -60,6 +60,7 @@ TEST(CliXdpMode, FeatureNamesAndRedirectTarget) {
 TEST(CliXdpMode, ExplainsCommonErrnos) {
   EXPECT_NE(explain_attach_errno(XdpMode::Hw, EINVAL).find("Invalid argument"), std::string::npos);
   EXPECT_NE(explain_attach_errno(XdpMode::Native, EPERM).find("CAP_NET_ADMIN"), std::string::npos);
+  EXPECT_NE(explain_attach_errno(XdpMode::Native, ERANGE).find("MTU too large"), std::string::npos);
   EXPECT_NE(explain_attach_errno(XdpMode::Generic, EBUSY).find("another XDP program"),
             std::string::npos);
 }
