@@ -198,20 +198,6 @@ void run_attach(const AttachSettings &s) {
   cfg.idle_timeout_sec = s.idle_timeout_sec;
   cfg.verbose = s.verbose;
   cfg.ct_rcvbuf_bytes = s.ct_rcvbuf_bytes;
-  std::vector<std::optional<std::uint64_t>> features;
-  for (const auto &i : ifaces) {
-    auto f = query_xdp_features(i.ifindex);
-    features.push_back(f);
-    bool target = can_be_redirect_target(f);
-    if (target)
-      fp.add_egress(i.ifindex);
-    else
-      std::printf("%s: warning: the driver cannot receive XDP redirects (no ndo-xmit); flows "
-                  "leaving through %s stay on the kernel path\n",
-                  i.name.c_str(), i.name.c_str());
-    cfg.interfaces.push_back({i.ifindex, i.name, target});
-  }
-
   auto log = [](const std::string &line) { std::printf("%s\n", line.c_str()); };
   std::vector<XdpLink> links; // destroyed before fast_path: detach, then unload
   for (std::size_t n = 0; n < ifaces.size(); n++) {
@@ -219,9 +205,23 @@ void run_attach(const AttachSettings &s) {
     for (const auto &a : to_replace)
       if (a.ifindex == i.ifindex)
         detach_legacy(a);
-    links.push_back(attach_xdp(fp.prog_fd(), i.name, i.ifindex, s.mode, features[n], log));
+    links.push_back(
+        attach_xdp(fp.prog_fd(), i.name, i.ifindex, s.mode, query_xdp_features(i.ifindex), log));
     std::printf("%s: attached in %s (program id %u)\n", i.name.c_str(),
                 std::string(describe(links.back().mode())).c_str(), prog_id);
+  }
+  // Redirect targets, read once everything is attached: a veth accepts
+  // redirected frames (ndo-xmit) only while its peer has XDP or GRO, so
+  // attaching both ends of a pair changes the answer.
+  for (const auto &i : ifaces) {
+    bool target = can_be_redirect_target(query_xdp_features(i.ifindex));
+    if (target)
+      fp.add_egress(i.ifindex);
+    else
+      std::printf("%s: warning: the driver cannot receive XDP redirects (no ndo-xmit); flows "
+                  "leaving through %s stay on the kernel path\n",
+                  i.name.c_str(), i.name.c_str());
+    cfg.interfaces.push_back({i.ifindex, i.name, target});
   }
   std::unique_ptr<MapPins> pins;
   if (!s.pin_dir.empty())

@@ -59,6 +59,22 @@ xf_expect_line "$out" '^xdpflow: wan0: the kernel refused native XDP: Numerical 
 [ -z "$(xf_xdp_ids "$XF_NS_GW" wan0)" ] || xf_fail "wan0 kept a program after failing"
 xf_server ip link set dev "$XF_SERVER_IF" mtu 1500
 
+# An egress that cannot receive redirected frames (a veth whose peer has
+# neither XDP nor GRO has no ndo-xmit): warned about and not a redirect
+# target, so no flow is offloaded towards it.
+xf_server ethtool -K "$XF_SERVER_IF" gro off >/dev/null
+xf_gw_attach
+xf_expect_line "$XF_GW_DIR/attach.log" \
+  '^wan0: warning: the driver cannot receive XDP redirects \(no ndo-xmit\); flows leaving through wan0 stay on the kernel path$'
+status=$(xf_xdpflow status --json)
+[ "$(jq '.interfaces[] | select(.name == "wan0") | .redirect_target' <<<"$status")" = false ] ||
+  xf_fail "wan0 without ndo-xmit reported as a redirect target"
+[ "$(jq '.interfaces[] | select(.name == "lan0") | .redirect_target' <<<"$status")" = true ] ||
+  xf_fail "lan0 should be a redirect target"
+xf_gw_detach
+xf_server ethtool -K "$XF_SERVER_IF" gro on >/dev/null
+: >"$XF_GW_DIR/attach.log"
+
 # A foreign XDP program on an interface: refused unless --replace.
 xf_gw ip link set dev wan0 xdpgeneric obj "$XDPFLOW_BPF_OBJ" sec xdp 2>/dev/null ||
   xf_fail "could not attach a legacy program to wan0 with ip link"
