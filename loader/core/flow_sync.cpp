@@ -244,6 +244,7 @@ SyncOutcome FlowSync::install(Flow &flow, std::uint64_t now_ns) {
       flow.rejected_counted = true;
       stats_.rejected_full++;
     }
+    table_full_ = true;
     if (!full_logged_) {
       full_logged_ = true;
       log("flow table full (" + std::to_string(table_.capacity()) +
@@ -281,6 +282,7 @@ void FlowSync::uninstall(Flow &flow) {
   unindex(flow);
   table_.remove(flow.keys[0]);
   table_.remove(flow.keys[1]);
+  table_full_ = false;
   flow.offloaded = false;
   stats_.flows_offloaded--;
   stats_.removals_total++;
@@ -319,6 +321,8 @@ std::size_t FlowSync::end_resync() {
   for (const auto &key : orphans)
     if (table_.remove(key))
       removed++;
+  if (removed)
+    table_full_ = false;
   stats_.swept += removed;
   return removed;
 }
@@ -359,9 +363,12 @@ void FlowSync::reresolve_all(std::uint64_t now_ns) {
 void FlowSync::retry_pending(std::uint64_t now_ns) {
   if (flows_.size() == stats_.flows_offloaded + stats_.flows_idle)
     return;
-  for (auto &[orig, flow] : flows_)
-    if (!flow.offloaded && !flow.idle)
-      install(flow, now_ns);
+  for (auto &[orig, flow] : flows_) {
+    // Flows refused for a full table wait until something leaves it.
+    if (flow.offloaded || flow.idle || (flow.rejected_counted && table_full_))
+      continue;
+    install(flow, now_ns);
+  }
 }
 
 void FlowSync::keepalive(std::uint64_t now_ns) {

@@ -163,6 +163,7 @@ private:
   std::unordered_map<xf_flow_key, Flow *, KeyHash, KeyEq> by_key_;
   std::uint32_t generation_ = 1;
   bool full_logged_ = false;
+  bool table_full_ = false; // last insert was refused and nothing left since
   FlowSyncStats stats_;
 };
 

@@ -235,6 +235,50 @@ protected:
     EXPECT_EQ(new_dport, orig.sport);
   }
 
+  // A UDP "stream": the client sends, the server answers every datagram.
+  struct UdpPair {
+    Fd client, server;
+    FlowTuple orig;
+    std::uint64_t answered = 0;
+    // One request/response round (about 100 ms).
+    void exchange() {
+      char buf[64];
+      sockaddr_storage from;
+      socklen_t flen = sizeof(from);
+      send(client.fd, "ping", 4, 0);
+      std::this_thread::sleep_for(20ms);
+      ssize_t n = recvfrom(server.fd, buf, sizeof(buf), MSG_DONTWAIT, (sockaddr *)&from, &flen);
+      if (n > 0)
+        sendto(server.fd, buf, static_cast<std::size_t>(n), 0, (sockaddr *)&from, flen);
+      std::this_thread::sleep_for(20ms);
+      if (recv(client.fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+        answered++;
+      std::this_thread::sleep_for(60ms);
+    }
+  };
+  UdpPair udp_pair(const IpAddr &client, const IpAddr &server, std::uint16_t port) {
+    UdpPair p;
+    p.server = Fd(testing::socket_in(ns_server, AF_INET, SOCK_DGRAM));
+    auto saddr = SockAddr::of(server, port);
+    if (bind(p.server.fd, saddr.sa(), saddr.len))
+      throw SysError(errno, "udp bind");
+    p.client = Fd(testing::socket_in(ns_client, AF_INET, SOCK_DGRAM));
+    if (connect(p.client.fd, saddr.sa(), saddr.len))
+      throw SysError(errno, "udp connect");
+    p.orig = {client, server, testing::local_port(p.client.fd), port, IPPROTO_UDP};
+    return p;
+  }
+  // Exchanges until the flow is offloaded: conntrack marks a UDP flow
+  // ASSURED once replies keep coming for more than 2 s.
+  bool exchange_until_offloaded(UdpPair &udp) {
+    return wait_until(
+        [&] {
+          udp.exchange();
+          return entry(lan, udp.orig).has_value();
+        },
+        8);
+  }
+
   std::string ns_client, ns_server;
   IpAddr client4, server4, wan4, client6, server6, wan6;
   std::uint32_t lan = 0, wan = 0;
@@ -310,30 +354,9 @@ TEST_F(ControlPlaneTest, TcpIpv6Masqueraded) {
 
 TEST_F(ControlPlaneTest, UdpOffloadedOnceAssuredAndDestroyRemoves) {
   start_control_plane();
-  Fd srv(testing::socket_in(ns_server, AF_INET, SOCK_DGRAM));
-  auto saddr = SockAddr::of(server4, 5004);
-  ASSERT_EQ(bind(srv.fd, saddr.sa(), saddr.len), 0);
-  Fd cli(testing::socket_in(ns_client, AF_INET, SOCK_DGRAM));
-  ASSERT_EQ(connect(cli.fd, saddr.sa(), saddr.len), 0);
-  FlowTuple orig{client4, server4, 0, 5004, IPPROTO_UDP};
-  bool offloaded = wait_until(
-      [&] {
-        // One request/response exchange per poll: conntrack marks a UDP flow
-        // ASSURED once replies keep coming for more than 2 s.
-        char buf[64];
-        sockaddr_storage from;
-        socklen_t flen = sizeof(from);
-        send(cli.fd, "ping", 4, 0);
-        ssize_t n = recvfrom(srv.fd, buf, sizeof(buf), MSG_DONTWAIT, (sockaddr *)&from, &flen);
-        if (n > 0)
-          sendto(srv.fd, buf, n, 0, (sockaddr *)&from, flen);
-        recv(cli.fd, buf, sizeof(buf), MSG_DONTWAIT);
-        orig.sport = testing::local_port(cli.fd);
-        std::this_thread::sleep_for(80ms);
-        return entry(lan, orig).has_value();
-      },
-      8);
-  ASSERT_TRUE(offloaded) << "UDP flow not offloaded: " << to_string(orig);
+  auto udp = udp_pair(client4, server4, 5004);
+  const FlowTuple &orig = udp.orig;
+  ASSERT_TRUE(exchange_until_offloaded(udp)) << "UDP flow not offloaded: " << to_string(orig);
   expect_masqueraded(orig, wan4);
 
   sh("conntrack -D -p udp --orig-port-src " + std::to_string(orig.sport) + " >/dev/null 2>&1");
@@ -434,6 +457,43 @@ TEST_F(ControlPlaneTest, OverrunAndResyncEndWithTheOffloadableConntrackSet) {
   EXPECT_GE(s.resyncs, 1u);
 }
 
+TEST_F(ControlPlaneTest, FullTableKeepsNewFlowsOnTheKernelPathAndCountsThem) {
+  start_control_plane({}, /*max_flows=*/2); // 4 map entries
+  testing::CtInjector inject;
+  for (std::uint32_t i = 0; i < 5; i++)
+    inject.create(testing::synthetic_flow(client4, server4, wan4, 20000 + i));
+  ASSERT_EQ(inject.flush(), 0u) << strerror(inject.first_error());
+  EXPECT_TRUE(wait_until([&] { return status().rejected_full == 3; }, 5))
+      << "rejected_full " << status().rejected_full;
+  EXPECT_EQ(table_size(), 4u);
+  EXPECT_EQ(status().flows_offloaded, 2u);
+  // Two offloaded connections end: two of the refused ones get in on the
+  // next retry, and no refusal is counted twice.
+  std::set<FlowTuple> before;
+  table->for_each([&](const xf_flow_key &k, const xf_flow_value &v) {
+    if (v.action.direction == XF_DIR_ORIGINAL)
+      before.insert(tuple_of(k));
+  });
+  for (std::uint32_t i = 0; i < 5; i++) {
+    auto f = testing::synthetic_flow(client4, server4, wan4, 20000 + i);
+    if (before.count(f.orig))
+      inject.remove(f);
+  }
+  ASSERT_EQ(inject.flush(), 0u);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        std::size_t fresh = 0;
+        table->for_each([&](const xf_flow_key &k, const xf_flow_value &v) {
+          if (v.action.direction == XF_DIR_ORIGINAL && !before.count(tuple_of(k)))
+            fresh++;
+        });
+        return fresh == 2;
+      },
+      5))
+      << "refused flows did not get in once there was room";
+  EXPECT_EQ(status().rejected_full, 3u);
+}
+
 TEST_F(ControlPlaneTest, UdpCarriedOnlyByXdpOutlivesConntrackTimeout) {
   const int timeout = 4;
   sh("sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=" + std::to_string(timeout));
@@ -441,52 +501,26 @@ TEST_F(ControlPlaneTest, UdpCarriedOnlyByXdpOutlivesConntrackTimeout) {
     ~Restore() { system("sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=120"); }
   } restore;
   start_control_plane();
-  Fd srv(testing::socket_in(ns_server, AF_INET, SOCK_DGRAM));
-  auto saddr = SockAddr::of(server4, 5006);
-  ASSERT_EQ(bind(srv.fd, saddr.sa(), saddr.len), 0);
-  Fd cli(testing::socket_in(ns_client, AF_INET, SOCK_DGRAM));
-  ASSERT_EQ(connect(cli.fd, saddr.sa(), saddr.len), 0);
-  FlowTuple orig{client4, server4, 0, 5006, IPPROTO_UDP};
-  std::uint64_t answered = 0;
-  auto exchange = [&] {
-    char buf[64];
-    sockaddr_storage from;
-    socklen_t flen = sizeof(from);
-    send(cli.fd, "ping", 4, 0);
-    std::this_thread::sleep_for(20ms);
-    ssize_t n = recvfrom(srv.fd, buf, sizeof(buf), MSG_DONTWAIT, (sockaddr *)&from, &flen);
-    if (n > 0)
-      sendto(srv.fd, buf, n, 0, (sockaddr *)&from, flen);
-    std::this_thread::sleep_for(20ms);
-    if (recv(cli.fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-      answered++;
-    orig.sport = testing::local_port(cli.fd);
-    std::this_thread::sleep_for(60ms);
-  };
-  ASSERT_TRUE(wait_until(
-      [&] {
-        exchange();
-        return entry(lan, orig).has_value();
-      },
-      8))
-      << "UDP flow not offloaded";
+  auto udp = udp_pair(client4, server4, 5006);
+  const FlowTuple &orig = udp.orig;
+  ASSERT_TRUE(exchange_until_offloaded(udp)) << "UDP flow not offloaded";
   std::string id_before =
       sh("conntrack -L -p udp --dport 5006 -o id 2>/dev/null | grep -o 'id=[0-9]*'");
   auto before = entry(lan, orig);
   ASSERT_TRUE(before);
 
   // 3 x the stream timeout of traffic that conntrack never sees.
-  answered = 0;
+  udp.answered = 0;
   auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3 * timeout + 1);
   int rounds = 0;
   while (std::chrono::steady_clock::now() < end) {
-    exchange();
+    udp.exchange();
     rounds++;
   }
   auto after = entry(lan, orig);
   ASSERT_TRUE(after) << "the offloaded entry left the table";
   EXPECT_GT(after->packets, before->packets + rounds / 2) << "traffic did not take the fast path";
-  EXPECT_GT(answered, static_cast<std::uint64_t>(rounds / 2));
+  EXPECT_GT(udp.answered, static_cast<std::uint64_t>(rounds / 2));
   std::string id_after =
       sh("conntrack -L -p udp --dport 5006 -o id 2>/dev/null | grep -o 'id=[0-9]*'");
   EXPECT_EQ(id_after, id_before) << "conntrack expired the entry (a new one took its place)";

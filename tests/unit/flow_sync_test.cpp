@@ -344,11 +344,16 @@ TEST_F(FlowSyncTest, TableFullRejectsCountsOnceAndKeepsOthers) {
   EXPECT_EQ(sync().stats().rejected_full, 1u);
   EXPECT_EQ(table.entries.size(), 2u);
   EXPECT_EQ(entry(LAN, snat_orig).action.egress_ifindex, WAN);
-  // Room again: the rejected flow gets in with its next event.
+  sync().retry_pending(2 * SEC); // still full: not even tried
+  EXPECT_EQ(sync().stats().rejected_full, 1u);
+  // Room again: the refused flow gets in on the next retry.
   CtMsg d = CtMsg::flow(snat_orig, snat_reply);
   d.kind = CtMsg::Destroy;
   handle(d);
-  EXPECT_EQ(handle(second), SyncOutcome::Offloaded);
+  sync().retry_pending(3 * SEC);
+  EXPECT_EQ(table.entries.size(), 2u);
+  EXPECT_EQ(sync().stats().flows_offloaded, 1u);
+  EXPECT_EQ(sync().stats().rejected_full, 1u);
 }
 
 TEST_F(FlowSyncTest, ResyncSweepsWhatTheDumpDidNotConfirm) {
