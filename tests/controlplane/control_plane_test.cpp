@@ -391,6 +391,28 @@ TEST_F(ControlPlaneTest, NeighbourMacChangeUpdatesEntries) {
   EXPECT_EQ(mac_string(r->second.action.dst_mac), mac_string(client_mac.data()));
 }
 
+TEST_F(ControlPlaneTest, RouteMtuChangeUpdatesEntries) {
+  start_control_plane();
+  auto conn = tcp_connect(client4, server4, 5010);
+  ASSERT_TRUE(wait_until([&] { return entry(lan, conn.orig).has_value(); }, 5));
+  EXPECT_EQ(entry(lan, conn.orig)->action.mtu, 1500);
+  sh("ip route add " + server4.to_string() + "/32 dev wan0 mtu 1400");
+  bool updated = wait_until(
+      [&] {
+        auto o = entry(lan, conn.orig);
+        return o && o->action.mtu == 1400;
+      },
+      5);
+  sh("ip route del " + server4.to_string() + "/32 dev wan0");
+  EXPECT_TRUE(updated) << "route MTU not applied";
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto o = entry(lan, conn.orig);
+        return o && o->action.mtu == 1500;
+      },
+      5));
+}
+
 TEST_F(ControlPlaneTest, OverrunAndResyncEndWithTheOffloadableConntrackSet) {
   ControlPlaneConfig config;
   config.ct_rcvbuf_bytes = 4096; // a burst must overrun it
