@@ -12,12 +12,12 @@ xf_hard_init() {
   done
 }
 
-# xf_ct_burst_file N FIRST FILE: `conntrack -R` input creating N entries
+# xf_ct_burst_file N FIRST FILE [TIMEOUT]: `conntrack -R` input creating N entries
 # client -> server with source ports from FIRST: every 10th TCP ESTABLISHED,
 # every 7th UDP not yet assured (stays on the kernel path), half of the rest
 # masqueraded (reply to the gw's WAN address), the others routed.
 xf_ct_burst_file() {
-  awk -v n="$1" -v first="$2" -v c="$XF_CLIENT_V4" -v s="$XF_SERVER_V4" -v g="$XF_GW_WAN_V4" 'BEGIN {
+  awk -v n="$1" -v first="$2" -v t="${4:-1200}" -v c="$XF_CLIENT_V4" -v s="$XF_SERVER_V4" -v g="$XF_GW_WAN_V4" 'BEGIN {
     for (i = 0; i < n; i++) {
       k = first + i
       sport = 1024 + k % 60000; dport = 1000 + int(k / 60000)
@@ -25,17 +25,10 @@ xf_ct_burst_file() {
       status = (k % 7 == 0 && proto == "udp") ? "SEEN_REPLY" : "ASSURED,SEEN_REPLY"
       state = (proto == "tcp") ? " --state ESTABLISHED" : ""
       reply = (k % 2) ? sprintf(" -r %s -q %s --reply-port-src %d --reply-port-dst %d", s, g, dport, sport + 1) : ""
-      printf "-I -p %s -s %s -d %s --sport %d --dport %d%s --timeout 1200 --status %s%s\n", \
-        proto, c, s, sport, dport, reply, status, state
+      printf "-I -p %s -s %s -d %s --sport %d --dport %d%s --timeout %d --status %s%s\n", \
+        proto, c, s, sport, dport, reply, t, status, state
     }
   }' >"$3"
-}
-
-# The same entries as deletions (conntrack -R), every EVERY-th line.
-xf_ct_delete_file() { # SRC EVERY DST
-  awk -v every="$2" '/^-I/ && NR % every == 0 {
-    sub(/^-I/, "-D"); sub(/ --timeout [0-9]+/, ""); sub(/ --status [A-Z_,]+/, ""); sub(/ --state [A-Z]+/, ""); print
-  }' "$1" >"$3"
 }
 
 xf_ct_load() { # FILE: runs it through conntrack -R in gw

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Soak: for $XF_SOAK_SECONDS (default 45; 600 for the 10-minute run outside
 # CI) connections open and close continuously: every cycle a batch of 2000
-# conntrack entries is created and the previous batch deleted, and a real UDP
-# flow crosses the gateway. The loader's RSS and the table size must stay
-# flat (RSS at the end within 25 % + 4 MiB of RSS after warm-up; the table
-# never above two batches), and at the end the table equals the offloadable
-# conntrack entries, entry by entry.
+# conntrack entries with a 4 s timeout is created (the kernel expires them:
+# DESTROY events) and a real UDP flow crosses the gateway. The loader's RSS
+# and the table size must stay flat (RSS at the end within 25 % + 4 MiB of
+# RSS after warm-up; the table never above 5 batches, while ~10 s of churn
+# would fill many more), and at the end the table equals the offloadable
+# conntrack entries, entry by entry. (Run it on a build without ASan: the
+# sanitizer's quarantine alone grows RSS by up to 256 MiB.)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 . "$here/../lib/gateway.sh"
@@ -20,18 +22,13 @@ xf_gw_attach --max-flows 20000
 pid=$XF_XDPFLOW_PID
 xf_server python3 "$tool" udp-echo --port 7002 --idle $((SECONDS_TOTAL + 60)) >/dev/null 2>&1 &
 
-cycle=0 prev="" max_offloaded=0 rss_warm=0 rss_max=0 udp_ok=0 udp_runs=0
+cycle=0 max_offloaded=0 rss_warm=0 rss_max=0 udp_ok=0 udp_runs=0
 end=$(($(date +%s) + SECONDS_TOTAL))
 while [ "$(date +%s)" -lt "$end" ] || [ $cycle -lt 4 ]; do
   file="$XF_GW_DIR/batch$cycle"
-  xf_ct_burst_file $BATCH $(((cycle % 25) * BATCH)) "$file"
+  xf_ct_burst_file $BATCH $(((cycle % 25) * BATCH)) "$file" 4
   xf_ct_load "$file"
-  if [ -n "$prev" ]; then
-    xf_ct_delete_file "$prev" 1 "$prev.del"
-    xf_gw conntrack -R "$prev.del" >/dev/null 2>&1 || true
-    rm -f "$prev" "$prev.del"
-  fi
-  prev=$file
+  rm -f "$file" "$file.err"
   # A real flow through the gateway, a new source port every cycle.
   if xf_client python3 "$tool" udp-client --to "$XF_SERVER_V4" --port 7002 \
     --sport $((43000 + cycle % 1000)) --count 20 --interval 0.02 >"$XF_GW_DIR/udp.json" 2>&1 &&
@@ -53,8 +50,8 @@ xf_wait_for 60 xf_table_matches_conntrack ||
 rss_end=$(xf_rss_kb "$pid")
 tail -3 "$XF_GW_DIR/soak.log"
 [ "$udp_ok" = "$udp_runs" ] || xf_fail "only $udp_ok of $udp_runs real UDP flows echoed every datagram"
-[ "$max_offloaded" -le $((2 * BATCH)) ] ||
-  xf_fail "the table grew to $max_offloaded connections (never more than two batches of $BATCH exist)"
+[ "$max_offloaded" -le $((5 * BATCH)) ] ||
+  xf_fail "the table grew to $max_offloaded connections (entries live 4 s: a few batches of $BATCH at most)"
 limit=$((rss_warm * 5 / 4 + 4096))
 [ "$rss_end" -le "$limit" ] ||
   xf_fail "RSS grew from $rss_warm KiB (after warm-up) to $rss_end KiB over $cycle cycles (limit $limit)"
