@@ -9,6 +9,6 @@ void register_fwd(CLI::App &app);      // fwd_cmd.cpp: one forwarding-rate run
 void register_pingpong(CLI::App &app); // pingpong_cmd.cpp: UDP exchange for conntrack
 void register_cost(CLI::App &app);     // cost_cmd.cpp: per-packet program cost
 void register_report(CLI::App &app);   // report_cmd.cpp: table, JSON, chart data
-void register_cp(CLI::App &app);       // cp_cmd.cpp: control-plane figures
+void register_ctinject(CLI::App &app); // ctinject_cmd.cpp: conntrack entries in bulk
 
 } // namespace xfbench

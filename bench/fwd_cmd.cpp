@@ -5,15 +5,22 @@
 // kernel path, or an `xdpflow attach` the script started), then runs the
 // generator in src for --seconds and prints one result line:
 //   mpps      sink count / wall time (the headline figure)
-//   cpu_mpps  sink count / CPU time of this thread, which with everything on
-//             one CPU includes the softirq work of the whole chain; a wall
-//             rate well below it means something else took the CPU
+//   cpu_mpps  sink count / CPU time of the generator thread, which with
+//             everything on one CPU includes the softirq work of the whole
+//             chain; a wall rate well below it means something else took
+//             the CPU
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <exception>
 #include <memory>
+#include <pthread.h>
 #include <thread>
+#include <utility>
 
 #include "commands.h"
 #include "core/error.h"
@@ -44,31 +51,70 @@ IpAddr parse_addr(const std::string &text, const char *what) {
   return *a;
 }
 
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 double since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// Sends for about `seconds`, in test runs of ~20 ms each so the end is
-// accurate whatever the rate. Returns frames generated.
-std::uint64_t generate_for(Generator &gen, double seconds) {
-  std::uint64_t sent = 0;
-  std::uint32_t chunk = 16384;
-  auto start = std::chrono::steady_clock::now();
-  while (since(start) < seconds) {
-    auto t = std::chrono::steady_clock::now();
-    gen.send(chunk);
-    sent += chunk;
-    double dt = std::max(since(t), 1e-6);
-    chunk = static_cast<std::uint32_t>(
-        std::clamp(chunk * 0.02 / dt, 4096.0, static_cast<double>(1u << 22)));
+void on_stop_signal(int) {} // only there to interrupt the test run (EINTR)
+
+// Runs the generator in its own thread (in the source namespace) with one
+// long test run, so the page pool is set up and torn down once rather than
+// inside the measured window; stop() interrupts it with a signal. Both
+// threads share the one CPU the process is pinned to; the measuring thread
+// sleeps all but a few microseconds.
+class GeneratorThread {
+public:
+  GeneratorThread(Generator &gen, const std::string &ns) {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal; // no SA_RESTART: the test run returns EINTR
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, nullptr);
+    thread_ = std::thread([this, &gen, ns] {
+      try {
+        NetnsScope scope(ns);
+        while (!stop_.load() && gen.send(UINT32_MAX)) {
+        }
+      } catch (...) {
+        error_ = std::current_exception();
+      }
+      done_.store(true);
+    });
+    if (pthread_getcpuclockid(thread_.native_handle(), &clock_))
+      throw xdpflow::RuntimeError("cannot read the generator thread's CPU clock");
   }
-  return sent;
+  ~GeneratorThread() { stop(); }
+
+  double cpu_seconds() const {
+    timespec ts{};
+    clock_gettime(clock_, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  }
+  bool failed() const { return done_.load() && error_; }
+
+  // Interrupts the test run (signals until the thread noticed), joins, and
+  // rethrows what the thread threw.
+  void stop() {
+    if (!thread_.joinable())
+      return;
+    stop_.store(true);
+    while (!done_.load()) {
+      pthread_kill(thread_.native_handle(), SIGUSR1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    thread_.join();
+    if (error_)
+      std::rethrow_exception(std::exchange(error_, nullptr));
+  }
+
+private:
+  std::thread thread_;
+  std::atomic<bool> stop_{false}, done_{false};
+  std::exception_ptr error_;
+  clockid_t clock_{};
+};
+
+void sleep_seconds(double s) {
+  std::this_thread::sleep_for(std::chrono::duration<double>(s));
 }
 
 void run_fwd(const FwdOptions &o) {
@@ -123,10 +169,12 @@ void run_fwd(const FwdOptions &o) {
   }
   line.set("setup_seconds", since(setup_start));
 
-  NetnsScope ns(o.src_ns);
   GeneratorOptions g;
-  g.ifindex = ifindex_of(o.src_if);
-  g.src_mac = mac_of(o.src_if);
+  {
+    NetnsScope ns(o.src_ns);
+    g.ifindex = ifindex_of(o.src_if);
+    g.src_mac = mac_of(o.src_if);
+  }
   g.dst_mac = gw_in_mac;
   g.src = src;
   g.dst = dst;
@@ -134,27 +182,31 @@ void run_fwd(const FwdOptions &o) {
   g.batch_size = o.batch;
   Generator gen(g);
 
-  // Warm-up: caches, page pool, the flow table's buckets, conntrack.
-  generate_for(gen, std::min(0.3, o.seconds / 3));
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::uint64_t warm = sink->read().packets;
-  if (warm == 0)
+  // Counters are read while the generator runs: warm-up (caches, page
+  // pool, the table's buckets, conntrack) and the end of the test run stay
+  // outside the measured window.
+  GeneratorThread runner(gen, o.src_ns);
+  sleep_seconds(std::min(0.3, o.seconds / 3));
+  if (runner.failed())
+    runner.stop(); // rethrows
+  if (sink->read().packets == 0)
     std::fprintf(stderr,
                  "xfbench: warning: the sink counted nothing during warm-up "
                  "(is the path from %s to %s open?)\n",
                  o.src_ns.c_str(), o.dst_ns.c_str());
 
   xfb_sink_counters before = sink->read();
-  double cpu0 = thread_cpu_seconds();
+  std::uint64_t gen0 = gen.generated();
+  double cpu0 = runner.cpu_seconds();
   auto t0 = std::chrono::steady_clock::now();
-  std::uint64_t sent = generate_for(gen, o.seconds);
-  double wall = since(t0);
-  double cpu = thread_cpu_seconds() - cpu0;
-  // Frames still queued in a veth ring are counted once the softirq that
-  // holds them has run; it runs on this CPU as soon as we sleep.
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  sleep_seconds(o.seconds);
   xfb_sink_counters after = sink->read();
+  std::uint64_t gen1 = gen.generated();
+  double cpu = runner.cpu_seconds() - cpu0;
+  double wall = since(t0);
+  runner.stop();
   std::uint64_t got = after.packets - before.packets;
+  std::uint64_t sent = gen1 - gen0;
 
   line.set("family", src.family == XF_FAMILY_IPV4 ? "4" : "6")
       .set("flows", std::to_string(o.flows))

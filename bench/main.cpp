@@ -14,7 +14,7 @@ int main(int argc, char **argv) {
   xfbench::register_pingpong(app);
   xfbench::register_cost(app);
   xfbench::register_report(app);
-  xfbench::register_cp(app);
+  xfbench::register_ctinject(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {

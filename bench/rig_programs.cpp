@@ -58,7 +58,11 @@ Generator::~Generator() {
   xfb_gen__destroy(skel_);
 }
 
-void Generator::send(std::uint32_t frames) {
+std::uint64_t Generator::generated() const {
+  return __atomic_load_n(&skel_->bss->seq, __ATOMIC_RELAXED);
+}
+
+bool Generator::send(std::uint32_t frames) {
   // The template only seeds the pages; the program rewrites every header.
   std::uint8_t frame[XFB_FRAME_LEN] = {};
   xdp_md ctx{};
@@ -72,9 +76,12 @@ void Generator::send(std::uint32_t frames) {
   opts.repeat = frames;
   opts.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
   opts.batch_size = options_.batch_size;
-  if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.xfb_gen), &opts))
-    throw SysError(errno, "live-frames test run of the generator on ifindex " +
-                              std::to_string(options_.ifindex));
+  if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.xfb_gen), &opts) == 0)
+    return true;
+  if (errno == EINTR)
+    return false;
+  throw SysError(errno, "live-frames test run of the generator on ifindex " +
+                            std::to_string(options_.ifindex));
 }
 
 // ---- Sink -----------------------------------------------------------------

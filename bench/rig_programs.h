@@ -47,9 +47,14 @@ public:
   ~Generator();
   Generator(const Generator &) = delete;
   Generator &operator=(const Generator &) = delete;
-  // Generates `frames` frames and sends them (live frames); the calling
-  // thread must be in the generator's namespace.
-  void send(std::uint32_t frames);
+  // Generates and sends frames (live frames) until a signal interrupts the
+  // test run (returns false) or `frames` were sent (returns true). The
+  // calling thread must be in the generator's namespace. Each call costs a
+  // page pool set-up and tear-down (an RCU grace period, milliseconds), so
+  // call it rarely with a large count.
+  bool send(std::uint32_t frames);
+  // Frames generated since load (the program's own count).
+  std::uint64_t generated() const;
 
 private:
   ::xfb_gen *skel_ = nullptr;
