@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the CLI tests: the project's helpers, the namespace gateway, and
 # assertions on xdpflow's output and exit code.
 XF_CLI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
