@@ -2,13 +2,27 @@
 // command line and turns errors into one line and an exit code:
 // 0 ok, 1 runtime failure, 2 usage error.
 #include <CLI/CLI.hpp>
+#include <bpf/libbpf.h>
+#include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cmd/commands.h"
 #include "core/error.h"
 #include "xdpflow/version.h"
 
+// libbpf reports on stderr (probe failures, whole verifier logs): details
+// behind the one line xdpflow prints for the same failure, shown only with
+// XDPFLOW_LIBBPF_DEBUG=1.
+static int libbpf_print(enum libbpf_print_level level, const char *format, va_list args) {
+  static const bool debug = std::getenv("XDPFLOW_LIBBPF_DEBUG") != nullptr;
+  if (!debug || level == LIBBPF_DEBUG)
+    return 0;
+  return std::vfprintf(stderr, format, args);
+}
+
 int main(int argc, char **argv) {
+  libbpf_set_print(libbpf_print);
   std::setvbuf(stdout, nullptr, _IOLBF, 0); // progress lines reach pipes and journald promptly
   CLI::App app{"xdpflow: XDP flow cache for Linux gateways", "xdpflow"};
   app.set_version_flag("--version", "xdpflow " XDPFLOW_VERSION);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <linux/capability.h>
 #include <memory>
 #include <net/if.h>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "cmd/commands.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "kernel/capabilities.h"
 #include "kernel/control_plane.h"
 #include "kernel/fast_path.h"
 #include "kernel/instance.h"
@@ -181,8 +183,9 @@ void run_attach(const AttachSettings &s) {
   } catch (const SysError &e) {
     if (e.err() == EPERM || e.err() == EACCES) // EACCES: the verifier without CAP_PERFMON
       throw RuntimeError("permission denied loading the XDP program: xdpflow attach needs "
-                         "CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (run as root or through "
-                         "xdpflow.service)");
+                         "CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON" +
+                         missing_capabilities_note({CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON}) +
+                         " (run as root or through xdpflow.service)");
     throw;
   }
   FastPath &fp = *fast_path;

@@ -2,9 +2,11 @@
 
 #include <bpf/bpf.h>
 #include <cerrno>
+#include <linux/capability.h>
 #include <linux/if_link.h>
 
 #include "core/error.h"
+#include "kernel/capabilities.h"
 
 namespace xdpflow {
 
@@ -50,9 +52,11 @@ XdpLink attach_xdp(int prog_fd, const std::string &ifname, std::uint32_t ifindex
     } catch (const SysError &e) {
       last_reason = explain_attach_errno(step.mode, e.err());
       if (e.err() == EPERM)
-        throw RuntimeError(ifname + ": attaching XDP: permission denied; xdpflow attach needs "
-                                    "CAP_NET_ADMIN and CAP_BPF (run as root or through "
-                                    "xdpflow.service)");
+        throw RuntimeError(ifname +
+                           ": attaching XDP: permission denied; xdpflow attach needs "
+                           "CAP_NET_ADMIN and CAP_BPF" +
+                           missing_capabilities_note({CAP_NET_ADMIN, CAP_BPF}) +
+                           " (run as root or through xdpflow.service)");
       if (requested != XdpMode::Auto)
         throw RuntimeError(ifname + ": the kernel refused " + std::string(describe(step.mode)) +
                            ": " + last_reason + "; try --mode auto" +

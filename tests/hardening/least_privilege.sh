@@ -8,6 +8,7 @@
 # 0600.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
+. "$here/../lib/gateway.sh" # xf_wait_for
 xf_require_root
 [ -x "${XDPFLOW_BIN:-}" ] || xf_fail "XDPFLOW_BIN is not set to the xdpflow binary"
 command -v setpriv >/dev/null || xf_fail "setpriv (util-linux) missing"
@@ -59,8 +60,9 @@ grep -qiE "permission|privilege|root|CAP_" "$dir/stats.err" ||
   xf_fail "unprivileged stats does not say it lacks privileges: $(cat "$dir/stats.err")"
 echo "ok: unprivileged stats: $(cat "$dir/stats.err")"
 
-kill -TERM $pid
-xf_wait_for 10 eval '! kill -0 '$pid' 2>/dev/null' || xf_fail "attach did not stop on SIGTERM"
+# $pid is the subshell running as_user: signal the xdpflow in the namespace.
+kill -TERM $(ip netns pids "$ns")
+xf_wait_for 10 eval '[ -z "$(ip netns pids '"$ns"')" ]' || xf_fail "attach did not stop on SIGTERM"
 [ "$(attached_count)" = 0 ] || xf_fail "still attached after SIGTERM"
 
 # 3. Without each capability: exit 1, the missing one named, nothing attached.
@@ -72,7 +74,12 @@ for drop in "${CAPS[@]}"; do
   err=$(cat "$dir/$drop.err")
   [ "$rc" = 1 ] || xf_fail "without $drop: exit $rc, expected 1: $err $(cat "$dir/$drop.out")"
   want=CAP_$(echo "$drop" | tr a-z A-Z)
-  grep -q "$want" "$dir/$drop.err" || xf_fail "without $drop: the message does not name $want: $err"
+  [ "$(grep -c . "$dir/$drop.err")" = 1 ] || xf_fail "without $drop: not one line on stderr: $err"
+  grep -q "lacks $want\b" "$dir/$drop.err" || xf_fail "without $drop: the message does not name $want as missing: $err"
+  for c in "${rest[@]}"; do
+    ! grep -q "lacks.*CAP_$(echo "$c" | tr a-z A-Z)\b" "$dir/$drop.err" ||
+      xf_fail "without $drop: the message claims CAP_$c is missing too: $err"
+  done
   [ "$(attached_count)" = 0 ] || xf_fail "without $drop: something stayed attached"
   echo "ok: without $want: $err"
 done

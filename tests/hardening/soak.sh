@@ -6,8 +6,8 @@
 # and the table size must stay flat (RSS at the end within 25 % + 4 MiB of
 # RSS after warm-up; the table never above 5 batches, while ~10 s of churn
 # would fill many more), and at the end the table equals the offloadable
-# conntrack entries, entry by entry. (Run it on a build without ASan: the
-# sanitizer's quarantine alone grows RSS by up to 256 MiB.)
+# conntrack entries, entry by entry. (On an ASan build RSS is reported, not
+# judged: the sanitizer's quarantine alone grows it by up to 256 MiB.)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 . "$here/../lib/gateway.sh"
@@ -53,6 +53,10 @@ tail -3 "$XF_GW_DIR/soak.log"
 [ "$max_offloaded" -le $((5 * BATCH)) ] ||
   xf_fail "the table grew to $max_offloaded connections (entries live 4 s: a few batches of $BATCH at most)"
 limit=$((rss_warm * 5 / 4 + 4096))
-[ "$rss_end" -le "$limit" ] ||
-  xf_fail "RSS grew from $rss_warm KiB (after warm-up) to $rss_end KiB over $cycle cycles (limit $limit)"
+if ldd "$XDPFLOW_BIN" | grep -q libasan; then
+  echo "note: ASan build (its quarantine grows RSS by design): RSS $rss_warm -> $rss_end KiB not judged"
+else
+  [ "$rss_end" -le "$limit" ] ||
+    xf_fail "RSS grew from $rss_warm KiB (after warm-up) to $rss_end KiB over $cycle cycles (limit $limit)"
+fi
 echo "PASS: soak ${SECONDS_TOTAL} s, $cycle cycles ($((cycle * BATCH)) connections opened and closed): table at most $max_offloaded, RSS $rss_warm -> $rss_end KiB (max $rss_max), $(head -1 "$XF_GW_DIR/cmp")"
