@@ -110,6 +110,7 @@ struct ControlPlane::Impl {
     std::uint32_t udp =
         read_timeout("/proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream", 120);
     sync.set_ct_timeouts(tcp, udp);
+    shortest_timeout_ns = std::min(tcp, udp) * 1000 * ms;
     std::uint64_t period = std::min(tcp, udp) * 1000 * ms / 6;
     return std::clamp<std::uint64_t>(period, 250 * ms, 2000 * ms);
   }
@@ -200,7 +201,11 @@ struct ControlPlane::Impl {
       if (now >= next_keepalive) {
         std::uint64_t period = refresh_timeouts();
         sync.keepalive(now);
-        next_keepalive = now + period;
+        // A pass walks the whole table: on a huge one, space passes so that
+        // they take at most a tenth of the time (events wait during a pass).
+        // Never so sparse that an active flow's entry could expire.
+        std::uint64_t took = monotonic_ns() - now;
+        next_keepalive = now + std::min(std::max(period, 10 * took), shortest_timeout_ns / 3);
       }
       // Flows waiting for a neighbour: retried on neighbour events above,
       // and once a second in case resolution completed without one.
@@ -233,6 +238,7 @@ struct ControlPlane::Impl {
   FlowSync sync;
   xf_status status{};
   long drops_seen = 0;
+  std::uint64_t shortest_timeout_ns = 0;
 };
 
 ControlPlane::ControlPlane(const ControlPlaneConfig &config, FastPath &fast_path)
