@@ -79,8 +79,10 @@ int xdpflow(struct xdp_md *ctx)
 	if (p.ip_len > flow->action.mtu)
 		return xf_pass(c, XF_SLOW_MTU);
 	/* Everything that can fail is checked before the packet is touched, so
-	 * a refusal always hands the kernel the frame as it arrived. */
-	if (!bpf_map_lookup_elem(&xf_devmap, &flow->action.egress_ifindex)) {
+	 * a refusal always hands the kernel the frame as it arrived. That holds
+	 * for the egress too: bpf_redirect_map() looks the target up and records
+	 * it now, and it takes effect only if we return XDP_REDIRECT. */
+	if (bpf_redirect_map(&xf_devmap, flow->action.egress_ifindex, XDP_PASS) != XDP_REDIRECT) {
 		c->redirect_errors++;
 		return xf_pass(c, XF_SLOW_NO_EGRESS);
 	}
@@ -96,7 +98,5 @@ int xdpflow(struct xdp_md *ctx)
 	flow->last_seen_ns = bpf_ktime_get_coarse_ns();
 	c->fast_packets++;
 	c->fast_bytes += frame_len;
-	/* XDP_PASS as the fallback: the target was checked above, so this only
-	 * matters if the interface left the devmap in between. */
-	return bpf_redirect_map(&xf_devmap, flow->action.egress_ifindex, XDP_PASS);
+	return XDP_REDIRECT;
 }
