@@ -372,12 +372,23 @@ void FlowSync::retry_pending(std::uint64_t now_ns) {
 }
 
 void FlowSync::keepalive(std::uint64_t now_ns) {
+  keepalive_begin();
+  table_.for_each(
+      [&](const xf_flow_key &key, const xf_flow_value &value) { keepalive_visit(key, value); });
+  keepalive_finish(now_ns);
+}
+
+void FlowSync::keepalive_begin() {
   for (auto &[orig, flow] : flows_)
     flow.pass_packets = 0;
-  table_.for_each([&](const xf_flow_key &key, const xf_flow_value &value) {
-    if (Flow *flow = find_by_key(key))
-      flow->pass_packets += value.packets;
-  });
+}
+
+void FlowSync::keepalive_visit(const xf_flow_key &key, const xf_flow_value &value) {
+  if (Flow *flow = find_by_key(key))
+    flow->pass_packets += value.packets;
+}
+
+void FlowSync::keepalive_finish(std::uint64_t now_ns) {
   std::vector<FlowTuple> idle;
   for (auto &[orig, flow] : flows_) {
     if (!flow.offloaded)

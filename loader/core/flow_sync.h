@@ -113,6 +113,11 @@ public:
   // kernel path again and the flow is offloaded again (the caller dumps the
   // table now and then while stats().flows_idle > 0).
   void keepalive(std::uint64_t now_ns);
+  // The same pass in pieces (ControlPlane walks the table a chunk per loop
+  // iteration): begin, visit every entry, finish.
+  void keepalive_begin();
+  void keepalive_visit(const xf_flow_key &key, const xf_flow_value &value);
+  void keepalive_finish(std::uint64_t now_ns);
 
   void set_ct_timeouts(std::uint32_t tcp_sec, std::uint32_t udp_sec);
   FlowSyncStats stats() const;

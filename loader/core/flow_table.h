@@ -24,6 +24,24 @@ public:
   for_each(const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) const = 0;
   // Map entries the table holds at most (2 per connection).
   virtual std::size_t capacity() const = 0;
+
+  // A walk in pieces, so a caller can keep serving events between them.
+  // Start with a default-constructed cursor; each call visits about `max`
+  // entries and returns false once the walk is complete. Entries changed
+  // between calls may be visited twice or not at all. The default walks
+  // everything in one piece.
+  struct Cursor {
+    bool started = false;
+    xf_flow_key token{}; // opaque position (the map's batch token)
+  };
+  virtual bool for_each_chunk(
+      Cursor &cursor, std::size_t max,
+      const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) const {
+    (void)cursor;
+    (void)max;
+    for_each(visit);
+    return false;
+  }
 };
 
 } // namespace xdpflow

@@ -1,5 +1,6 @@
 #include "kernel/bpf_flow_table.h"
 
+#include <algorithm>
 #include <bpf/bpf.h>
 #include <cerrno>
 #include <vector>
@@ -68,6 +69,33 @@ void BpfFlowTable::for_each(
     in_batch = out_batch;
     first = false;
   }
+}
+
+bool BpfFlowTable::for_each_chunk(
+    Cursor &cursor, std::size_t max,
+    const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) const {
+  // The hash map's batch token is a bucket index: resuming from it later is
+  // what the kernel's own batch walk does between calls.
+  __u32 chunk = static_cast<__u32>(std::min<std::size_t>(std::max<std::size_t>(max, 64), 65536));
+  std::vector<xf_flow_key> keys(chunk);
+  std::vector<xf_flow_value> values(chunk);
+  xf_flow_key out_batch{};
+  __u32 count = chunk;
+  int err = bpf_map_lookup_batch(fd_, cursor.started ? &cursor.token : nullptr, &out_batch,
+                                 keys.data(), values.data(), &count, nullptr);
+  int saved = errno;
+  for (__u32 i = 0; i < count; i++)
+    visit(keys[i], values[i]);
+  if (err) {
+    if (saved == ENOENT) { // the walk is complete
+      cursor = Cursor{};
+      return false;
+    }
+    throw SysError(saved, "reading the flow table in batches");
+  }
+  cursor.started = true;
+  cursor.token = out_batch;
+  return true;
 }
 
 } // namespace xdpflow

@@ -17,6 +17,9 @@ public:
   void for_each(
       const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) const override;
   std::size_t capacity() const override { return capacity_; }
+  bool for_each_chunk(
+      Cursor &cursor, std::size_t max,
+      const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) const override;
 
 private:
   int fd_;

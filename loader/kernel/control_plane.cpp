@@ -181,7 +181,7 @@ struct ControlPlane::Impl {
     std::uint64_t next_idle_check = monotonic_ns() + 10'000 * ms;
     while (!stop.load()) {
       pollfd fds[2] = {{listener.fd(), POLLIN, 0}, {resolver.fd(), POLLIN, 0}};
-      int n = poll(fds, 2, 100);
+      int n = poll(fds, 2, in_pass ? 0 : 100);
       if (n < 0 && errno != EINTR)
         throw SysError(errno, "waiting for netlink events");
       std::uint64_t now = monotonic_ns();
@@ -198,14 +198,31 @@ struct ControlPlane::Impl {
           handle_overrun();
       }
       now = monotonic_ns();
-      if (now >= next_keepalive) {
-        std::uint64_t period = refresh_timeouts();
-        sync.keepalive(now);
-        // A pass walks the whole table: on a huge one, space passes so that
-        // they take at most a tenth of the time (events wait during a pass).
-        // Never so sparse that an active flow's entry could expire.
-        std::uint64_t took = monotonic_ns() - now;
-        next_keepalive = now + std::min(std::max(period, 10 * took), shortest_timeout_ns / 3);
+      // Keepalive walks the table a chunk per iteration, so events and
+      // route changes are served in between even on a huge table.
+      if (!in_pass && now >= next_keepalive) {
+        pass_period = refresh_timeouts();
+        pass_started = now;
+        pass_busy_ns = 0;
+        sync.keepalive_begin();
+        cursor = FlowTable::Cursor{};
+        in_pass = true;
+      }
+      if (in_pass) {
+        std::uint64_t t0 = monotonic_ns();
+        bool more = table.for_each_chunk(
+            cursor, keepalive_chunk,
+            [this](const xf_flow_key &k, const xf_flow_value &v) { sync.keepalive_visit(k, v); });
+        if (!more)
+          sync.keepalive_finish(monotonic_ns());
+        pass_busy_ns += monotonic_ns() - t0;
+        if (!more) {
+          in_pass = false;
+          // Passes take at most about a tenth of the time, and are never so
+          // sparse that an active flow's conntrack entry could expire.
+          next_keepalive = pass_started + std::min(std::max(pass_period, 10 * pass_busy_ns),
+                                                   shortest_timeout_ns / 3);
+        }
       }
       // Flows waiting for a neighbour: retried on neighbour events above,
       // and once a second in case resolution completed without one.
@@ -239,6 +256,11 @@ struct ControlPlane::Impl {
   xf_status status{};
   long drops_seen = 0;
   std::uint64_t shortest_timeout_ns = 0;
+  // Keepalive pass in progress.
+  static constexpr std::size_t keepalive_chunk = 8192;
+  bool in_pass = false;
+  FlowTable::Cursor cursor;
+  std::uint64_t pass_started = 0, pass_period = 0, pass_busy_ns = 0;
 };
 
 ControlPlane::ControlPlane(const ControlPlaneConfig &config, FastPath &fast_path)
