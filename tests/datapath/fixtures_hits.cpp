@@ -255,6 +255,27 @@ std::vector<Fixture> corner_cases() {
           .payload(50)
           .build()));
 
+  // Only FIN and RST go to conntrack: a SYN on an offloaded flow (a port
+  // reused) is forwarded as nf_flow_table does.
+  t.push_back(redirected(
+      "v4_tcp_syn_on_hit_forwarded",
+      lan_in().ipv4(kClient4, kServer4).tcp(40000, 443, {.flags = kSyn}).build(),
+      to_wan(flow(Dev::kLan, tcp, kClient4, 40000, kServer4, 443)).snat(kGwWan4, 61000),
+      wan_out().ipv4(kGwWan4, kServer4, ttl63).tcp(61000, 443, {.flags = kSyn}).build()));
+  // Hairpin: out of the interface it came in on (DNAT to another LAN host).
+  t.push_back(redirected("v4_udp_hairpin_same_interface",
+                         lan_in().ipv4(kClient4, kGwWan4).udp(40000, 8053).payload(20).build(),
+                         flow(Dev::kLan, udp, kClient4, 40000, kGwWan4, 8053)
+                             .via(Dev::kLan, kGwLanMac, kDmzHostMac)
+                             .snat(kGwWan4, 62000)
+                             .dnat("198.18.0.3", 53),
+                         Packet()
+                             .eth(kDmzHostMac, kGwLanMac)
+                             .ipv4(kGwWan4, "198.18.0.3", ttl63)
+                             .udp(62000, 53)
+                             .payload(20)
+                             .build()));
+
   // The right entry among several: only the hit one advances.
   t.push_back(
       redirected("v4_hit_among_other_entries",
