@@ -184,17 +184,25 @@ protected:
     FlowTuple orig; // client -> server as conntrack sees it
   };
   TcpPair tcp_connect(const IpAddr &client, const IpAddr &server, std::uint16_t port) {
-    int family = server.family == XF_FAMILY_IPV4 ? AF_INET : AF_INET6;
-    Fd listener(testing::socket_in(ns_server, family, SOCK_STREAM));
+    return tcp_between(ns_client, client, ns_server, server, server, port);
+  }
+  // A connection from `from` (in from_ns) to dial:port, accepted by a
+  // listener on listen_addr:port in to_ns (dial differs from listen_addr
+  // when the gateway DNATs).
+  TcpPair tcp_between(const std::string &from_ns, const IpAddr &from, const std::string &to_ns,
+                      const IpAddr &listen_addr, const IpAddr &dial, std::uint16_t port) {
+    int family = dial.family == XF_FAMILY_IPV4 ? AF_INET : AF_INET6;
+    Fd listener(testing::socket_in(to_ns, family, SOCK_STREAM));
     int one = 1;
     setsockopt(listener.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    auto saddr = SockAddr::of(server, port);
-    if (bind(listener.fd, saddr.sa(), saddr.len) || listen(listener.fd, 4))
-      throw SysError(errno, "server listen");
+    auto laddr = SockAddr::of(listen_addr, port);
+    if (bind(listener.fd, laddr.sa(), laddr.len) || listen(listener.fd, 4))
+      throw SysError(errno, "listen on " + listen_addr.to_string());
     TcpPair p;
-    p.client = Fd(testing::socket_in(ns_client, family, SOCK_STREAM));
-    if (connect(p.client.fd, saddr.sa(), saddr.len))
-      throw SysError(errno, "connect to " + server.to_string());
+    p.client = Fd(testing::socket_in(from_ns, family, SOCK_STREAM));
+    auto daddr = SockAddr::of(dial, port);
+    if (connect(p.client.fd, daddr.sa(), daddr.len))
+      throw SysError(errno, "connect to " + dial.to_string());
     p.server = Fd(accept(listener.fd, nullptr, nullptr));
     timeval tv{10, 0};
     setsockopt(p.server.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -205,7 +213,7 @@ protected:
     char buf[5];
     if (::read(p.server.fd, buf, 5) != 5)
       throw SysError(errno, "first read");
-    p.orig = {client, server, testing::local_port(p.client.fd), port, IPPROTO_TCP};
+    p.orig = {from, dial, testing::local_port(p.client.fd), port, IPPROTO_TCP};
     return p;
   }
 
@@ -350,6 +358,32 @@ TEST_F(ControlPlaneTest, TcpIpv6Masqueraded) {
   ASSERT_TRUE(wait_until([&] { return entry(lan, conn.orig).has_value(); }, 5))
       << "not offloaded: " << to_string(conn.orig);
   expect_masqueraded(conn.orig, wan6);
+}
+
+TEST_F(ControlPlaneTest, PortForwardedConnectionIsDnatedBothWays) {
+  start_control_plane();
+  // The server (WAN) dials the gateway's WAN address on the forwarded port;
+  // the gateway DNATs it to the client (LAN host), same port.
+  const std::uint16_t port = 8080;
+  auto conn = tcp_between(ns_server, server4, ns_client, client4, wan4, port);
+  ASSERT_TRUE(wait_until([&] { return entry(wan, conn.orig).has_value(); }, 5))
+      << "not offloaded: " << to_string(conn.orig);
+  auto o = entry(wan, conn.orig);
+  EXPECT_EQ(o->action.direction, XF_DIR_ORIGINAL);
+  EXPECT_EQ(o->action.egress_ifindex, lan);
+  EXPECT_EQ(o->action.nat, XF_NAT_DST_ADDR);
+  EXPECT_EQ(IpAddr::from_words(XF_FAMILY_IPV4, o->action.new_dst), client4);
+  EXPECT_EQ(mac_string(o->action.dst_mac), mac_string(client_mac.data()));
+  EXPECT_EQ(mac_string(o->action.src_mac), mac_string(lan_mac.data()));
+  // The client's answer: client:8080 -> server, leaves from the WAN address.
+  FlowTuple reply{client4, server4, port, conn.orig.sport, IPPROTO_TCP};
+  auto r = entry(lan, reply);
+  ASSERT_TRUE(r) << "no reply-direction entry for " << to_string(reply);
+  EXPECT_EQ(r->action.direction, XF_DIR_REPLY);
+  EXPECT_EQ(r->action.egress_ifindex, wan);
+  EXPECT_EQ(r->action.nat, XF_NAT_SRC_ADDR);
+  EXPECT_EQ(IpAddr::from_words(XF_FAMILY_IPV4, r->action.new_src), wan4);
+  EXPECT_EQ(mac_string(r->action.dst_mac), mac_string(server_mac.data()));
 }
 
 TEST_F(ControlPlaneTest, UdpOffloadedOnceAssuredAndDestroyRemoves) {
