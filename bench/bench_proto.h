@@ -27,32 +27,30 @@
 
 /* Read-only configuration of the generator, set before load. */
 struct xfb_gen_config {
-	__u8 dst_mac[6]; /* the gateway's ingress MAC */
-	__u8 src_mac[6]; /* the generator's veth MAC */
-	__u32 family;	 /* 4 or 6 */
-	__u32 nflows;	 /* cycle through flows 0 .. nflows-1, one per frame */
-	__u32 src[4];	 /* flow 0's source address, network order */
-	__u32 dst[4];	 /* destination address, network order */
-	__u32 frame_len; /* bytes, Ethernet header included, no FCS */
-	__u32 pad;
+  __u8 dst_mac[6]; /* the gateway's ingress MAC */
+  __u8 src_mac[6]; /* the generator's veth MAC */
+  __u32 family;    /* 4 or 6 */
+  __u32 nflows;    /* cycle through flows 0 .. nflows-1, one per frame */
+  __u32 src[4];    /* flow 0's source address, network order */
+  __u32 dst[4];    /* destination address, network order */
+  __u32 frame_len; /* bytes, Ethernet header included, no FCS */
+  __u32 pad;
 };
 
 /* Sink counters (BPF_MAP_TYPE_PERCPU_ARRAY, key 0). */
 struct xfb_sink_counters {
-	__u64 packets; /* generator frames counted and dropped */
-	__u64 bytes;
-	__u64 ttl_fixed; /* counted frames whose TTL / hop limit was not decremented */
-	__u64 passed;	 /* other frames (ARP, ping-pong, ND): XDP_PASS */
+  __u64 packets; /* generator frames counted and dropped */
+  __u64 bytes;
+  __u64 ttl_fixed; /* counted frames whose TTL / hop limit was not decremented */
+  __u64 passed;    /* other frames (ARP, ping-pong, ND): XDP_PASS */
 };
 
-static inline __u16 xfb_flow_sport(__u32 i)
-{
-	return (__u16)(XFB_SPORT_BASE + (i & XFB_SPORT_MASK));
+static inline __u16 xfb_flow_sport(__u32 i) {
+  return (__u16)(XFB_SPORT_BASE + (i & XFB_SPORT_MASK));
 }
 
-static inline __u32 xfb_flow_src_offset(__u32 i)
-{
-	return i >> XFB_SPORT_BITS;
+static inline __u32 xfb_flow_src_offset(__u32 i) {
+  return i >> XFB_SPORT_BITS;
 }
 
 /* TTL / hop limit the generator writes; the sink checks for one less. */

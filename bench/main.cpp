@@ -15,6 +15,7 @@ int main(int argc, char **argv) {
   xfbench::register_cost(app);
   xfbench::register_report(app);
   xfbench::register_ctinject(app);
+  xfbench::register_cpuburst(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {

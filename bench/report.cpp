@@ -15,6 +15,12 @@ std::string fixed(double v, int decimals) {
   return buf;
 }
 
+// Enough digits to read, no more: 51952, 75.0, 0.110.
+std::string readable(double v) {
+  double a = v < 0 ? -v : v;
+  return fixed(v, a >= 1000 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3);
+}
+
 std::optional<double> optional_number(const ResultLine &l, std::string_view key) {
   if (!l.get(key) || l.text(key).empty())
     return std::nullopt;
@@ -136,10 +142,22 @@ std::vector<TargetCheck> Report::targets() const {
     double v = l.number("value");
     bool lower = l.get("better").value_or("higher") == "lower";
     std::string unit = l.get("unit").value_or("");
-    out.push_back({l.get("title").value_or(l.text("metric")), fixed(v, 2) + " " + unit,
-                   (lower ? "< " : ">= ") + fixed(*target, 2) + " " + unit,
+    out.push_back({l.get("title").value_or(l.text("metric")), readable(v) + " " + unit,
+                   (lower ? "< " : ">= ") + readable(*target) + " " + unit,
                    lower ? v < *target : v >= *target});
   }
+  return out;
+}
+
+std::vector<std::string> Report::problems() const {
+  std::vector<std::string> out;
+  for (const auto &l : fwd_)
+    if (l.number("received") == 0)
+      out.push_back(l.text("config") + " round " + l.text("round") + ": the sink counted nothing");
+  for (const auto &s : forwarding())
+    if (s.fast_share && *s.fast_share < 0.99)
+      out.push_back(s.config + ": xdpflow forwarded only " + fixed(*s.fast_share * 100, 1) +
+                    " % of the gateway's packets itself");
   return out;
 }
 
@@ -183,7 +201,7 @@ std::string Report::markdown() const {
   if (!cp_.empty()) {
     md += "### Control plane\n\n| figure | value | note |\n|---|---|---|\n";
     for (const auto &l : cp_)
-      md += "| " + l.text("title") + " | " + fixed(l.number("value"), 2) + " " +
+      md += "| " + l.text("title") + " | " + readable(l.number("value")) + " " +
             l.get("unit").value_or("") + " | " + l.get("note").value_or("") + " |\n";
     md += "\n";
   }

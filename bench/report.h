@@ -51,6 +51,10 @@ public:
   std::vector<TargetCheck> targets() const;
   std::string markdown() const;
   std::string json() const;
+  // What makes the run itself invalid (a configuration that forwarded
+  // nothing, xdpflow configurations that left packets to the kernel): one
+  // line each; empty when the run is sound.
+  std::vector<std::string> problems() const;
   // One line per configuration for the chart: index, "title", median, min, max.
   std::string chart_data() const;
 

@@ -14,7 +14,7 @@ namespace {
 
 struct ReportOptions {
   std::vector<std::string> files;
-  bool json = false;
+  bool json = false, check = false;
   std::string chart_data;
 };
 
@@ -42,6 +42,13 @@ void run_report(const ReportOptions &o) {
       throw xdpflow::RuntimeError("cannot write " + o.chart_data);
   }
   std::fputs(o.json ? report.json().c_str() : report.markdown().c_str(), stdout);
+  if (o.check) {
+    auto problems = report.problems();
+    for (const auto &p : problems)
+      std::fprintf(stderr, "xfbench report: %s\n", p.c_str());
+    if (!problems.empty())
+      throw xdpflow::RuntimeError("the benchmark run is not valid (see above)");
+  }
 }
 
 } // namespace
@@ -51,6 +58,9 @@ void register_report(CLI::App &app) {
   auto *cmd = app.add_subcommand("report", "summarise result lines: markdown table or JSON");
   cmd->add_option("files", o->files, "result files (default: stdin)");
   cmd->add_flag("--json", o->json, "JSON instead of markdown");
+  cmd->add_flag(
+      "--check", o->check,
+      "fail when a configuration forwarded nothing or xdpflow left packets to the kernel");
   cmd->add_option("--chart-data", o->chart_data, "also write the bar chart's data here");
   cmd->callback([o] { run_report(*o); });
 }
