@@ -190,7 +190,9 @@ SyncOutcome FlowSync::install(Flow &flow, std::uint64_t now_ns) {
       uninstall(flow);
       return SyncOutcome::Removed;
     }
-    logv("pending " + to_string(ct.orig) + ": egress unresolved or not an attached interface");
+    if (!flow.pending_logged)
+      logv("pending " + to_string(ct.orig) + ": egress unresolved or not an attached interface");
+    flow.pending_logged = true;
     return SyncOutcome::Unresolved;
   }
 
@@ -262,6 +264,7 @@ SyncOutcome FlowSync::install(Flow &flow, std::uint64_t now_ns) {
     return SyncOutcome::Updated;
   }
   flow.offloaded = true;
+  flow.pending_logged = false;
   flow.offloaded_ns = flow.last_active_ns = flow.last_refresh_ns = now_ns;
   flow.packets_seen = 0;
   flow.active_since_refresh = false;

@@ -138,6 +138,7 @@ private:
     std::uint64_t pass_packets = 0;    // accumulating during a pass
     bool active_since_refresh = false;
     bool idle = false;               // out of the table for idleness
+    bool pending_logged = false;     // "pending" said once, not on every retry
     std::uint64_t ct_expires_ns = 0; // when conntrack would expire it, as last known
   };
   using FlowMap = std::unordered_map<FlowTuple, Flow, FlowTupleHash>;
