@@ -134,7 +134,7 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
       return SyncOutcome::Ignored;
     // A DESTROY of an older entry with the same tuple (ids differ) must not
     // remove its successor.
-    if (ev.id && it->second.ct.id && ev.id != it->second.ct.id)
+    if (ev.id && it->second.ct_id && ev.id != it->second.ct_id)
       return SyncOutcome::Ignored;
     logv("remove " + to_string(ev.orig) + ": destroyed");
     erase(it);
@@ -144,7 +144,7 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
   CtEvent merged = ev;
   // Events carry CTA_PROTOINFO only when it changed: keep the state we know.
   if (!merged.tcp_state && it != flows_.end())
-    merged.tcp_state = it->second.ct.tcp_state;
+    merged.tcp_state = it->second.tcp_state;
   if (const char *why = why_not_offloadable(merged, config_)) {
     if (it == flows_.end())
       return SyncOutcome::NotOffloadable;
@@ -155,7 +155,9 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
   if (it == flows_.end())
     it = flows_.emplace(merged.orig, Flow{}).first;
   Flow &flow = it->second;
-  flow.ct = merged;
+  flow.reply = merged.reply;
+  flow.ct_id = merged.id;
+  flow.tcp_state = merged.tcp_state;
   flow.generation = generation_;
   std::uint64_t expires = merged.timeout ? now_ns + *merged.timeout * 1'000'000'000ull : 0;
   if (flow.idle) {
@@ -165,33 +167,33 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
     constexpr std::uint64_t slack = 3'000'000'000ull;
     if (!expires || expires <= flow.ct_expires_ns + slack)
       return SyncOutcome::Idle;
-    logv("active again " + to_string(flow.ct.orig));
+    logv("active again " + to_string(merged.orig));
     flow.idle = false;
     stats_.flows_idle--;
   }
   if (expires)
     flow.ct_expires_ns = expires;
-  return install(flow, now_ns);
+  return install(merged.orig, flow, now_ns);
 }
 
 // Resolves both directions and makes the table match. Keeps the counters of
 // entries that stay, so keepalive and `xdpflow flows` see continuity.
-SyncOutcome FlowSync::install(Flow &flow, std::uint64_t now_ns) {
-  const CtEvent &ct = flow.ct;
-  FlowTuple out_orig = inverse(ct.reply); // original direction on its way out
-  FlowTuple out_reply = inverse(ct.orig); // reply direction on its way out
+SyncOutcome FlowSync::install(const FlowTuple &orig, Flow &flow, std::uint64_t now_ns) {
+  const FlowTuple &reply = flow.reply;
+  FlowTuple out_orig = inverse(reply); // original direction on its way out
+  FlowTuple out_reply = inverse(orig); // reply direction on its way out
   auto eg_orig = egress_.resolve(out_orig);
   auto eg_reply = eg_orig ? egress_.resolve(out_reply) : std::nullopt;
   bool allowed = eg_orig && eg_reply && config_.redirect_ifindexes.count(eg_orig->ifindex) &&
                  config_.redirect_ifindexes.count(eg_reply->ifindex);
   if (!allowed) {
     if (flow.offloaded) {
-      logv("remove " + to_string(ct.orig) + ": egress no longer resolved or not attached");
+      logv("remove " + to_string(orig) + ": egress no longer resolved or not attached");
       uninstall(flow);
       return SyncOutcome::Removed;
     }
     if (!flow.pending_logged)
-      logv("pending " + to_string(ct.orig) + ": egress unresolved or not an attached interface");
+      logv("pending " + to_string(orig) + ": egress unresolved or not an attached interface");
     flow.pending_logged = true;
     return SyncOutcome::Unresolved;
   }
@@ -200,10 +202,10 @@ SyncOutcome FlowSync::install(Flow &flow, std::uint64_t now_ns) {
   xf_flow_action actions[2];
   // A packet of the original direction arrives on the interface the reply
   // leaves through, and vice versa (symmetric routing, as nf_flow_table).
-  keys[XF_DIR_ORIGINAL] = make_flow_key(eg_reply->ifindex, eg_reply->encap, ct.orig);
-  keys[XF_DIR_REPLY] = make_flow_key(eg_orig->ifindex, eg_orig->encap, ct.reply);
-  actions[XF_DIR_ORIGINAL] = make_action(ct.orig, out_orig, *eg_orig, XF_DIR_ORIGINAL);
-  actions[XF_DIR_REPLY] = make_action(ct.reply, out_reply, *eg_reply, XF_DIR_REPLY);
+  keys[XF_DIR_ORIGINAL] = make_flow_key(eg_reply->ifindex, eg_reply->encap, orig);
+  keys[XF_DIR_REPLY] = make_flow_key(eg_orig->ifindex, eg_orig->encap, reply);
+  actions[XF_DIR_ORIGINAL] = make_action(orig, out_orig, *eg_orig, XF_DIR_ORIGINAL);
+  actions[XF_DIR_REPLY] = make_action(reply, out_reply, *eg_reply, XF_DIR_REPLY);
 
   if (flow.offloaded && same(keys, flow.keys, sizeof(keys)) &&
       same(actions, flow.actions, sizeof(actions)))
@@ -259,7 +261,7 @@ SyncOutcome FlowSync::install(Flow &flow, std::uint64_t now_ns) {
   index(flow);
   full_logged_ = false;
   if (was_offloaded) {
-    logv("update " + to_string(ct.orig) + ": egress " + std::to_string(eg_orig->ifindex) + "/" +
+    logv("update " + to_string(orig) + ": egress " + std::to_string(eg_orig->ifindex) + "/" +
          std::to_string(eg_reply->ifindex));
     return SyncOutcome::Updated;
   }
@@ -272,9 +274,9 @@ SyncOutcome FlowSync::install(Flow &flow, std::uint64_t now_ns) {
   stats_.offloads_total++;
   // Conntrack will not see the offloaded segments; without BE_LIBERAL its
   // window tracking would judge the final FIN out of window.
-  if (ct.orig.proto == IPPROTO_TCP)
-    ct_.update(CtUpdate{ct.orig, std::nullopt, true});
-  logv("offload " + to_string(ct.orig) + " -> ifindex " + std::to_string(eg_orig->ifindex) +
+  if (orig.proto == IPPROTO_TCP)
+    ct_.update(CtUpdate{orig, std::nullopt, true});
+  logv("offload " + to_string(orig) + " -> ifindex " + std::to_string(eg_orig->ifindex) +
        ", reply -> ifindex " + std::to_string(eg_reply->ifindex));
   return SyncOutcome::Offloaded;
 }
@@ -360,7 +362,7 @@ FlowSync::Flow *FlowSync::find_by_key(const xf_flow_key &key) {
 void FlowSync::reresolve_all(std::uint64_t now_ns) {
   for (auto &[orig, flow] : flows_)
     if (!flow.idle)
-      install(flow, now_ns);
+      install(orig, flow, now_ns);
 }
 
 void FlowSync::retry_pending(std::uint64_t now_ns) {
@@ -370,7 +372,7 @@ void FlowSync::retry_pending(std::uint64_t now_ns) {
     // Flows refused for a full table wait until something leaves it.
     if (flow.offloaded || flow.idle || (flow.rejected_counted && table_full_))
       continue;
-    install(flow, now_ns);
+    install(orig, flow, now_ns);
   }
 }
 

@@ -125,7 +125,11 @@ public:
 
 private:
   struct Flow {
-    CtEvent ct; // latest view of the conntrack entry
+    // What is kept of the conntrack entry (the original tuple is the key of
+    // flows_): small, as there may be millions.
+    FlowTuple reply;
+    std::uint32_t ct_id = 0;
+    std::optional<std::uint8_t> tcp_state;
     bool offloaded = false;
     bool rejected_counted = false;
     xf_flow_key keys[2]{}; // [XF_DIR_ORIGINAL], [XF_DIR_REPLY] when offloaded
@@ -143,7 +147,7 @@ private:
   };
   using FlowMap = std::unordered_map<FlowTuple, Flow, FlowTupleHash>;
 
-  SyncOutcome install(Flow &flow, std::uint64_t now_ns);
+  SyncOutcome install(const FlowTuple &orig, Flow &flow, std::uint64_t now_ns);
   void uninstall(Flow &flow);
   void erase(FlowMap::iterator it);
   Flow *find_by_key(const xf_flow_key &key);
