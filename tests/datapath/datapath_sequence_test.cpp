@@ -194,6 +194,13 @@ TEST_F(DatapathSequenceTest, DamagedFramesAreNeverDroppedNorPassedModified) {
   EXPECT_EQ(c.rx_packets, c.fast_packets + slow);
   EXPECT_EQ(static_cast<std::uint64_t>(redirected), c.fast_packets);
   EXPECT_EQ(0u, c.redirect_errors);
+  // The damage must exercise both sides: forwarded frames (flips in MACs or
+  // payload) and refusals of several kinds.
+  EXPECT_GT(redirected, runs / 20) << "too few frames survived to be forwarded";
+  int reasons_seen = 0;
+  for (std::uint64_t s : c.slow)
+    reasons_seen += s > 0;
+  EXPECT_GE(reasons_seen, 4) << "too few kinds of refusal exercised";
 }
 
 } // namespace
