@@ -225,6 +225,16 @@ void run_attach(const AttachSettings &s) {
                   "leaving through %s stay on the kernel path\n",
                   i.name.c_str(), i.name.c_str());
     cfg.interfaces.push_back({i.ifindex, i.name, target});
+    // XDP sees raw bytes, not the skb's checksum state: a veth whose peer
+    // sends with tx checksum offload hands over CHECKSUM_PARTIAL frames whose
+    // TCP/UDP checksum is only the pseudo-header sum. The kernel path keeps
+    // that state; a redirected frame would arrive corrupt. Real NICs always
+    // deliver complete checksums, so only veth needs the operator's attention.
+    if (driver_name(i.name) == "veth")
+      std::printf("%s: note: veth: its peer must send complete checksums (ethtool -K <peer> tx "
+                  "off, in the peer's namespace), or offloaded TCP/UDP frames arrive with bad "
+                  "checksums\n",
+                  i.name.c_str());
   }
   std::unique_ptr<MapPins> pins;
   if (!s.pin_dir.empty())
