@@ -71,6 +71,10 @@ static __always_inline int xf_parse(struct xdp_md *ctx, struct xf_parsed *p)
 
 	if ((void *)(eth + 1) > end)
 		return XF_SLOW_UNPARSED;
+	/* Group-addressed frames are never forwarded by the kernel (ip_forward
+	 * drops pkt_type != PACKET_HOST), whatever IP packet they carry. */
+	if (eth->h_dest[0] & 1)
+		return XF_SLOW_NOT_UNICAST;
 	p->key.ifindex = ctx->ingress_ifindex;
 	proto = bpf_ntohs(eth->h_proto);
 	pos = eth + 1;

@@ -134,6 +134,8 @@ enum xf_slow_reason {
 	XF_SLOW_FRAGMENT,    /* IPv4 fragment */
 	XF_SLOW_IPV6_EXT,    /* IPv6 extension header */
 	XF_SLOW_NO_EGRESS,   /* egress missing from the devmap */
+	XF_SLOW_NOT_UNICAST, /* group-addressed destination MAC: never
+			      * forwarded by the kernel (ip_forward) */
 	XF_SLOW_MAX,
 };
 
@@ -144,7 +146,7 @@ struct xf_counters {
 	__u64 fast_bytes;
 	__u64 redirect_errors;	 /* bpf_redirect_map refused the target */
 	__u64 slow[XF_SLOW_MAX]; /* XDP_PASS, by enum xf_slow_reason */
-	__u64 pad[5];		 /* room to grow without changing the size */
+	__u64 pad[4];		 /* room to grow without changing the size */
 };
 XF_STATIC_ASSERT(sizeof(struct xf_counters) == 160, "xf_counters layout");
 

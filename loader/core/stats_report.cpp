@@ -10,7 +10,7 @@ namespace xdpflow {
 std::string_view slow_reason_name(unsigned reason) {
   static constexpr std::string_view names[XF_SLOW_MAX] = {
       "no_flow",     "tcp_fin_rst", "ttl",      "mtu",      "unparsed",  "not_ip",
-      "not_tcp_udp", "ip_options",  "fragment", "ipv6_ext", "no_egress",
+      "not_tcp_udp", "ip_options",  "fragment", "ipv6_ext", "no_egress", "not_unicast",
   };
   return reason < XF_SLOW_MAX ? names[reason] : "unknown";
 }

@@ -44,6 +44,25 @@ std::vector<Fixture> hit_but_refused() {
       passed("egress_with_empty_devmap", udp4(), XF_SLOW_NO_EGRESS, {masq4(kUdp, 53)})
           .with_devmap({});
   t.push_back(empty_devmap);
+  // Group-addressed destination MACs: the kernel never forwards those, so a
+  // matching flow must not either.
+  const Mac broadcast{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, multicast{0x01, 0, 0x5e, 0, 0, 1};
+  t.push_back(passed("broadcast_dst_mac_on_flow",
+                     Packet()
+                         .eth(broadcast, kClientMac)
+                         .ipv4(kClient4, kServer4)
+                         .udp(40000, 53)
+                         .payload(22)
+                         .build(),
+                     XF_SLOW_NOT_UNICAST, {masq4(kUdp, 53)}));
+  t.push_back(passed("multicast_dst_mac_on_flow",
+                     Packet()
+                         .eth(multicast, kClientMac)
+                         .ipv6(kClient6, kServer6)
+                         .tcp(40000, 443)
+                         .payload(10)
+                         .build(),
+                     XF_SLOW_NOT_UNICAST, {masq6(kTcp, 443)}));
   for (Fixture &f : t)
     if (f.slow_reason == XF_SLOW_NO_EGRESS)
       f.redirect_error = true;

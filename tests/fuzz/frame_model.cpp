@@ -57,6 +57,10 @@ ModelFrame model_parse(std::span<const std::uint8_t> f, std::uint32_t ifindex) {
   m.key.ifindex = ifindex;
   if (f.size() < kEthLen)
     return m;
+  if (f[0] & 1) { // group-addressed destination MAC
+    m.reason = XF_SLOW_NOT_UNICAST;
+    return m;
+  }
   std::size_t off = 12;
   std::size_t ppp_len = 0; // PPPoE length field: PPP protocol + payload
   std::uint16_t type = be16(f, off);

@@ -64,7 +64,7 @@ TEST(CliStats, JsonHasTheDesignFieldNamesAndCpuSums) {
             R"("totals":{"rx_packets":110,"fast_packets":90,"fast_bytes":9000,"slow_packets":20,)"
             R"("slow_reasons":{"no_flow":15,"tcp_fin_rst":5,"ttl":0,"mtu":0,"unparsed":0,)"
             R"("not_ip":0,"not_tcp_udp":0,"ip_options":0,"fragment":0,"ipv6_ext":0,)"
-            R"("no_egress":0},"redirect_errors":1},)"
+            R"("no_egress":0,"not_unicast":0},"redirect_errors":1},)"
             R"("flows":{"offloaded":3,"capacity":1024,"rejected_full":2}})"
             "\n");
 }
