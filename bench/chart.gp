@@ -1,13 +1,14 @@
 # Bar chart of the forwarding rates: gnuplot -e "datafile='F'; outfile='O.png'" chart.gp
 # Data (xfbench report --chart-data): index "label" median min max group,
 # group 1 = kernel path, 2 = bare XDP forwarder, 3 = xdpflow.
-stats datafile using 1 nooutput
+stats datafile using 5 nooutput
 n = STATS_records
+top = STATS_max
 set terminal pngcairo size 1000, 140 + 42 * n font "sans,10"
 set output outfile
 set title "Forwarded Mpps: 64-byte UDP, src -> gw -> dst, one CPU\n(bar: median, whisker: min - max)"
 set xlabel "Mpps"
-set xrange [0:*]
+set xrange [0:top * 1.12] # room for the value labels
 set yrange [n - 0.5:-0.5]
 set ytics nomirror
 set grid xtics

@@ -1,9 +1,10 @@
 // `xfbench cpuburst --pid P`: the CPU time of a process's periodic bursts of
 // work, e.g. the control plane's keepalive passes, which come at intervals
 // the control plane chooses itself (longer on huge tables). Samples the
-// process's scheduler run time (schedstat of its threads, ns) every 5 ms; a burst
-// is a run of samples in which the process ran more than a fifth of the
-// time, its CPU the sum over the run. Prints one result line with the
+// process's scheduler run time (schedstat of its threads, ns) every 5 ms; a
+// burst starts with a sample in which the process ran more than a fifth of
+// the time and ends after 50 ms without one (a pass preempted for a moment
+// stays one burst); its CPU is the sum. Prints one result line with the
 // median burst and how many were seen.
 #include <chrono>
 #include <cstdio>
@@ -47,9 +48,11 @@ void run_cpuburst(const BurstOptions &o) {
   using Clock = std::chrono::steady_clock;
   constexpr auto tick = std::chrono::milliseconds(5);
   constexpr std::uint64_t busy_ns = 1'000'000; // > 1 ms of 5 ms: in a burst
+  constexpr int quiet_ticks_to_end = 10;       // 50 ms without work ends a burst
   std::vector<double> bursts_ms;
   double current_ms = 0;
   bool in_burst = false, seen_quiet = false;
+  int quiet = 0;
   auto start = Clock::now();
   std::uint64_t prev = run_ns(o.pid);
   while (Clock::now() - start < std::chrono::duration<double>(o.seconds) &&
@@ -57,20 +60,24 @@ void run_cpuburst(const BurstOptions &o) {
     std::this_thread::sleep_for(tick);
     std::uint64_t now = run_ns(o.pid);
     std::uint64_t delta = now - prev;
+    double delta_ms = static_cast<double>(delta) / 1e6;
     prev = now;
     if (delta > busy_ns) {
       // A burst already running when we started is not counted.
-      if (seen_quiet)
-        in_burst = true;
-      if (in_burst)
-        current_ms += static_cast<double>(delta) / 1e6;
+      in_burst = in_burst || seen_quiet;
+      quiet = 0;
     } else {
       seen_quiet = true;
-      if (in_burst) {
-        bursts_ms.push_back(current_ms + static_cast<double>(delta) / 1e6);
-        current_ms = 0;
-        in_burst = false;
-      }
+      quiet++;
+    }
+    if (!in_burst)
+      continue;
+    current_ms += delta_ms;
+    // Short pauses (preemption, a poll wake-up) belong to the same burst.
+    if (quiet >= quiet_ticks_to_end) {
+      bursts_ms.push_back(current_ms);
+      current_ms = 0;
+      in_burst = false;
     }
   }
   ResultLine line;
