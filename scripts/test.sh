@@ -9,3 +9,17 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${XDPFLOW_BUILD_DIR:-$root/build}
 cd "$build"
 ctest --output-on-failure --timeout 600 "$@"
+
+# --- hardening (issue 7, owned by the hardening engineer) -------------------
+# The unit, data-path and control-plane tests again, built with ASan + UBSan
+# (XDPFLOW_SANITIZE) in a second build directory (only their targets), then a
+# ~25 s smoke of each libFuzzer target (scripts/fuzz.sh, its own clang build).
+# Skipped when ctest arguments select tests, or with XDPFLOW_HARDENING=0.
+if [ $# -eq 0 ] && [ "${XDPFLOW_HARDENING:-1}" = 1 ]; then
+  asan=${XDPFLOW_ASAN_BUILD_DIR:-$build-asan}
+  cmake -S "$root" -B "$asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXDPFLOW_SANITIZE=ON >/dev/null
+  cmake --build "$asan" -j"$(nproc)" --target xdpflow_unit_tests xdpflow_datapath_tests \
+    xdpflow_controlplane_tests
+  (cd "$asan" && ctest --output-on-failure --timeout 600 -E '^(gateway|hardening|cli|fuzz|bench)[._]')
+  "$root/scripts/fuzz.sh" --smoke
+fi
