@@ -1,0 +1,117 @@
+// The benchmark report's arithmetic (no privileges): result-line round trip,
+// medians, ratios taken within a round, targets and the validity check.
+#include <gtest/gtest.h>
+
+#include "report.h"
+
+namespace xfbench {
+namespace {
+
+ResultLine fwd(const std::string &config, int round, double mpps, const std::string &extra = "") {
+  std::string text = "kind=fwd\tconfig=" + config + "\tround=" + std::to_string(round) +
+                     "\tmpps=" + std::to_string(mpps) + "\tcpu_mpps=" + std::to_string(mpps) +
+                     "\treceived=1000" + extra;
+  return *ResultLine::parse(text);
+}
+
+TEST(ResultLine, RoundTripKeepsOrderAndSpaces) {
+  ResultLine l;
+  l.set("kind", "fwd").set("title", "kernel path: nft + ct").set("mpps", 1.5);
+  auto back = ResultLine::parse(l.to_string());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->to_string(), l.to_string());
+  EXPECT_EQ(back->text("title"), "kernel path: nft + ct");
+  EXPECT_DOUBLE_EQ(back->number("mpps"), 1.5);
+  EXPECT_FALSE(ResultLine::parse(""));
+  EXPECT_THROW(back->number("title"), std::runtime_error);
+  EXPECT_THROW(back->text("missing"), std::runtime_error);
+}
+
+TEST(ResultLine, TabsInValuesCannotSplitAField) {
+  ResultLine l;
+  l.set("note", "a\tb\nc");
+  EXPECT_EQ(ResultLine::parse(l.to_string())->text("note"), "a b c");
+}
+
+TEST(Spread, MedianOfOddAndEvenCounts) {
+  EXPECT_DOUBLE_EQ(spread_of({3, 1, 2}).median, 2);
+  EXPECT_DOUBLE_EQ(spread_of({4, 1, 3, 2}).median, 2.5);
+  EXPECT_DOUBLE_EQ(spread_of({4, 1, 3, 2}).min, 1);
+  EXPECT_DOUBLE_EQ(spread_of({4, 1, 3, 2}).max, 4);
+  EXPECT_DOUBLE_EQ(spread_of({}).median, 0);
+}
+
+TEST(Report, RatiosAreMediansOfSameRoundRatios) {
+  Report r;
+  // Round 2 is slow for both: the per-round ratio stays 4, while the ratio
+  // of medians would not.
+  r.add(fwd("kernel", 1, 1.0));
+  r.add(fwd("kernel", 2, 0.5));
+  r.add(fwd("kernel", 3, 1.0));
+  r.add(fwd("xdpflow", 1, 4.0, "\tvs_kernel=kernel\ttarget_kernel=5"));
+  r.add(fwd("xdpflow", 2, 2.0, "\tvs_kernel=kernel\ttarget_kernel=5"));
+  r.add(fwd("xdpflow", 3, 4.0, "\tvs_kernel=kernel\ttarget_kernel=5"));
+  auto s = r.forwarding();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[1].config, "xdpflow");
+  EXPECT_EQ(s[1].runs, 3);
+  EXPECT_DOUBLE_EQ(s[1].mpps.median, 4.0);
+  ASSERT_TRUE(s[1].vs_kernel);
+  EXPECT_DOUBLE_EQ(*s[1].vs_kernel, 4.0);
+  auto t = r.targets();
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_FALSE(t[0].met);
+  EXPECT_NE(r.markdown().find("4.00 x"), std::string::npos);
+}
+
+TEST(Report, RatioNeedsTheBaselineInTheSameRound) {
+  Report r;
+  r.add(fwd("bare", 1, 5.0));
+  r.add(fwd("xdpflow", 2, 4.0, "\tvs_bare=bare\ttarget_bare=0.9"));
+  auto s = r.forwarding();
+  EXPECT_FALSE(s[1].vs_bare);
+  auto t = r.targets();
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].measured, "not measured");
+  EXPECT_FALSE(t[0].met);
+}
+
+TEST(Report, ControlPlaneTargetsHigherOrLowerIsBetter) {
+  Report r;
+  r.add(*ResultLine::parse("kind=cp\tmetric=rate\ttitle=rate\tvalue=60000\tunit=/s\ttarget=50000"));
+  r.add(*ResultLine::parse(
+      "kind=cp\tmetric=rss\ttitle=rss\tvalue=70\tunit=MiB\ttarget=64\tbetter=lower"));
+  auto t = r.targets();
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_TRUE(t[0].met);
+  EXPECT_FALSE(t[1].met);
+  EXPECT_EQ(t[1].target, "< 64.0 MiB");
+}
+
+TEST(Report, ProblemsNameEmptyRunsAndKernelFallback) {
+  Report r;
+  EXPECT_TRUE(r.problems().empty());
+  auto dead =
+      *ResultLine::parse("kind=fwd\tconfig=kernel\tround=1\tmpps=0\tcpu_mpps=0\treceived=0");
+  r.add(dead);
+  r.add(fwd("xdpflow", 1, 3.0, "\tgw_fast_packets=90\tgw_slow_packets=10"));
+  auto p = r.problems();
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_NE(p[0].find("kernel round 1"), std::string::npos);
+  EXPECT_NE(p[1].find("90.0 %"), std::string::npos);
+}
+
+TEST(Report, JsonAndChartCarryEveryConfiguration) {
+  Report r;
+  r.add(fwd("kernel", 1, 1.0, "\ttitle=kernel \"path\""));
+  r.add(fwd("bare", 1, 5.0, "\tgw=bare"));
+  std::string json = r.json();
+  EXPECT_NE(json.find("\"config\":\"kernel\""), std::string::npos);
+  EXPECT_NE(json.find("\"config\":\"bare\""), std::string::npos);
+  std::string chart = r.chart_data();
+  EXPECT_NE(chart.find("0 \"kernel 'path', IPv4\" 1.000"), std::string::npos);
+  EXPECT_NE(chart.find("\" 5.000 5.000 5.000 2\n"), std::string::npos);
+}
+
+} // namespace
+} // namespace xfbench
