@@ -14,7 +14,7 @@ ResultLine fwd(const std::string &config, int round, double mpps, const std::str
   return *ResultLine::parse(text);
 }
 
-TEST(ResultLine, RoundTripKeepsOrderAndSpaces) {
+TEST(BenchResultLine, RoundTripKeepsOrderAndSpaces) {
   ResultLine l;
   l.set("kind", "fwd").set("title", "kernel path: nft + ct").set("mpps", 1.5);
   auto back = ResultLine::parse(l.to_string());
@@ -27,13 +27,13 @@ TEST(ResultLine, RoundTripKeepsOrderAndSpaces) {
   EXPECT_THROW(back->text("missing"), std::runtime_error);
 }
 
-TEST(ResultLine, TabsInValuesCannotSplitAField) {
+TEST(BenchResultLine, TabsInValuesCannotSplitAField) {
   ResultLine l;
   l.set("note", "a\tb\nc");
   EXPECT_EQ(ResultLine::parse(l.to_string())->text("note"), "a b c");
 }
 
-TEST(Spread, MedianOfOddAndEvenCounts) {
+TEST(BenchSpread, MedianOfOddAndEvenCounts) {
   EXPECT_DOUBLE_EQ(spread_of({3, 1, 2}).median, 2);
   EXPECT_DOUBLE_EQ(spread_of({4, 1, 3, 2}).median, 2.5);
   EXPECT_DOUBLE_EQ(spread_of({4, 1, 3, 2}).min, 1);
@@ -41,7 +41,7 @@ TEST(Spread, MedianOfOddAndEvenCounts) {
   EXPECT_DOUBLE_EQ(spread_of({}).median, 0);
 }
 
-TEST(Report, RatiosAreMediansOfSameRoundRatios) {
+TEST(BenchReport, RatiosAreMediansOfSameRoundRatios) {
   Report r;
   // Round 2 is slow for both: the per-round ratio stays 4, while the ratio
   // of medians would not.
@@ -64,7 +64,7 @@ TEST(Report, RatiosAreMediansOfSameRoundRatios) {
   EXPECT_NE(r.markdown().find("4.00 x"), std::string::npos);
 }
 
-TEST(Report, RatioNeedsTheBaselineInTheSameRound) {
+TEST(BenchReport, RatioNeedsTheBaselineInTheSameRound) {
   Report r;
   r.add(fwd("bare", 1, 5.0));
   r.add(fwd("xdpflow", 2, 4.0, "\tvs_bare=bare\ttarget_bare=0.9"));
@@ -76,7 +76,7 @@ TEST(Report, RatioNeedsTheBaselineInTheSameRound) {
   EXPECT_FALSE(t[0].met);
 }
 
-TEST(Report, ControlPlaneTargetsHigherOrLowerIsBetter) {
+TEST(BenchReport, ControlPlaneTargetsHigherOrLowerIsBetter) {
   Report r;
   r.add(*ResultLine::parse("kind=cp\tmetric=rate\ttitle=rate\tvalue=60000\tunit=/s\ttarget=50000"));
   r.add(*ResultLine::parse(
@@ -88,7 +88,7 @@ TEST(Report, ControlPlaneTargetsHigherOrLowerIsBetter) {
   EXPECT_EQ(t[1].target, "< 64.0 MiB");
 }
 
-TEST(Report, ProblemsNameEmptyRunsAndKernelFallback) {
+TEST(BenchReport, ProblemsNameEmptyRunsAndKernelFallback) {
   Report r;
   EXPECT_TRUE(r.problems().empty());
   auto dead =
@@ -101,7 +101,7 @@ TEST(Report, ProblemsNameEmptyRunsAndKernelFallback) {
   EXPECT_NE(p[1].find("90.0 %"), std::string::npos);
 }
 
-TEST(Report, JsonAndChartCarryEveryConfiguration) {
+TEST(BenchReport, JsonAndChartCarryEveryConfiguration) {
   Report r;
   r.add(fwd("kernel", 1, 1.0, "\ttitle=kernel \"path\""));
   r.add(fwd("bare", 1, 5.0, "\tgw=bare"));
