@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 xf_require_root
 [ -x "${XDPFLOW_BIN:-}" ] || xf_fail "XDPFLOW_BIN is not set to the xdpflow binary"
 command -v setpriv >/dev/null || xf_fail "setpriv (util-linux) missing"
-CAPS=(${XF_CAPS:-bpf net_admin perfmon})
+read -ra CAPS <<<"${XF_CAPS:-bpf net_admin perfmon}"
 
 ns=xfh$$cap
 ip netns add "$ns" || xf_fail "ip netns add $ns"
@@ -33,7 +33,7 @@ attached_count() { ip -n "$ns" -j link show | jq '[.[] | select(.xdp != null)] |
 as_user() {
   local caps=$1
   shift
-  local plus=-all minus=-all
+  local plus=-all
   [ -n "$caps" ] && plus="-all,$(echo "$caps" | sed 's/\([a-z_]*\)/+\1/g')"
   timeout "${AS_USER_TIMEOUT:-0}" ip netns exec "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups \
     --inh-caps="$plus" --ambient-caps="$plus" --bounding-set="$plus" "$@"
@@ -61,6 +61,7 @@ grep -qiE "permission|privilege|root|CAP_" "$dir/stats.err" ||
 echo "ok: unprivileged stats: $(cat "$dir/stats.err")"
 
 # $pid is the subshell running as_user: signal the xdpflow in the namespace.
+# shellcheck disable=SC2046 # one pid per word
 kill -TERM $(ip netns pids "$ns")
 xf_wait_for 10 eval '[ -z "$(ip netns pids '"$ns"')" ]' || xf_fail "attach did not stop on SIGTERM"
 [ "$(attached_count)" = 0 ] || xf_fail "still attached after SIGTERM"

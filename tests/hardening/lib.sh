@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the hardening fault tests: a namespace gateway (tests/lib/gateway.sh)
 # with conntrack entries made in bulk, and the "table == offloadable
 # conntrack" check. Source after tests/lib/common.sh and tests/lib/gateway.sh.
