@@ -58,4 +58,4 @@ log_lines=$(grep -ciE "full" "$XF_GW_DIR/attach.log" || true)
   xf_fail "$log_lines log lines about the full table for $rejected refusals: not rate-limited: $(grep -iE full "$XF_GW_DIR/attach.log" | head -5)"
 [ "$log_lines" -ge 1 ] || xf_fail "the full table was never logged"
 kill -0 "$XF_XDPFLOW_PID" || xf_fail "xdpflow died"
-echo "PASS: capacity $CAP: $offloaded offloaded, $rejected refused (stats), all $FLOWS flows echoed every datagram ($fast fast-path, $kernel kernel-forwarded packets), $log_lines log line(s) about it"
+echo "PASS: capacity $CAP: $offloaded offloaded, $rejected refused (stats), all $FLOWS flows echoed every datagram ($fast fast-path, $kernel kernel-forwarded packets), $log_lines log line(s) about it: $(grep -iE full "$XF_GW_DIR/attach.log" | head -1)"
