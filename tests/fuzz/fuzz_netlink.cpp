@@ -10,8 +10,11 @@
 //   - fed to FlowSync (fake table of 2..16 entries, fake routes) as far as a
 //     kernel could send it (LiveConntrack: tuples unique), the table
 //     holds exactly two entries per offloaded connection, never more than its
-//     capacity, and only redirects to allowed interfaces; the same after a
-//     resync (every Ok event again as a dump) and keepalive/idle passes.
+//     capacity, only redirects to allowed interfaces, and every entry is a
+//     direction of a live conntrack entry rewriting packets exactly as
+//     conntrack's NAT does; the same after a resync (the live entries again
+//     as a dump), re-resolving and keepalive/idle passes.
+#include <arpa/inet.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -123,6 +126,10 @@ void check_event(const CtEvent &ev) {
   check_round_trip(ev);
 }
 
+struct LiveConntrack;
+void check_entries_match_conntrack(const FakeTable &table, const LiveConntrack &ct,
+                                   const char *when);
+
 void check_table(const FakeTable &table, const FlowSync &sync, const char *when) {
   FlowSyncStats s = sync.stats();
   if (table.entries.size() != 2 * s.flows_offloaded)
@@ -149,26 +156,81 @@ struct LiveConntrack {
   bool accepts(const CtEvent &ev) {
     if (ev.orig == ev.reply)
       return false;
+    auto old = live.find(ev.orig);
+    // Conntrack ids tell entries with the same tuple apart over time.
+    bool other_entry = old != live.end() && ev.id && old->second.id && ev.id != old->second.id;
+    if (ev.type == CtEventType::Destroy) {
+      if (other_entry)
+        return true; // a late DESTROY of an older entry: the live one stays
+      if (old != live.end()) {
+        owner.erase(old->second.orig);
+        owner.erase(old->second.reply);
+        live.erase(old);
+      }
+      return true;
+    }
+    if (other_entry) { // the old entry's DESTROY was lost: a new entry replaces it
+      owner.erase(old->second.orig);
+      owner.erase(old->second.reply);
+      live.erase(old);
+      old = live.end();
+    }
     for (const FlowTuple *t : {&ev.orig, &ev.reply}) {
       auto it = owner.find(*t);
       if (it != owner.end() && it->second != ev.orig)
         return false;
     }
-    auto old = live.find(ev.orig);
     if (old != live.end() && old->second.reply != ev.reply)
       return false; // conntrack never changes an entry's reply tuple
-    if (ev.type == CtEventType::Destroy) {
-      owner.erase(ev.orig);
-      owner.erase(ev.reply);
-      live.erase(ev.orig);
-    } else {
-      owner[ev.orig] = ev.orig;
-      owner[ev.reply] = ev.orig;
-      live[ev.orig] = ev;
-    }
+    owner[ev.orig] = ev.orig;
+    owner[ev.reply] = ev.orig;
+    live[ev.orig] = ev;
     return true;
   }
 };
+
+FlowTuple reversed(FlowTuple t) {
+  std::swap(t.src, t.dst);
+  std::swap(t.sport, t.dport);
+  return t;
+}
+
+// What a packet matching `key` looks like after the entry's rewrite.
+FlowTuple rewritten(const xf_flow_key &key, const xf_flow_action &a) {
+  FlowTuple t = tuple_of(key);
+  if (a.nat & XF_NAT_SRC_ADDR)
+    t.src = IpAddr::from_words(key.family, a.new_src);
+  if (a.nat & XF_NAT_DST_ADDR)
+    t.dst = IpAddr::from_words(key.family, a.new_dst);
+  if (a.nat & XF_NAT_SRC_PORT)
+    t.sport = ntohs(a.new_sport);
+  if (a.nat & XF_NAT_DST_PORT)
+    t.dport = ntohs(a.new_dport);
+  return t;
+}
+
+// Every entry belongs to a live conntrack entry, in the direction it says,
+// and rewrites a packet exactly as conntrack's NAT does: the original
+// direction leaves as the reversed reply tuple, the reply direction as the
+// reversed original tuple.
+void check_entries_match_conntrack(const FakeTable &table, const LiveConntrack &ct,
+                                   const char *when) {
+  for (const auto &[key, value] : table.entries) {
+    FlowTuple t = tuple_of(key);
+    auto owner = ct.owner.find(t);
+    if (owner == ct.owner.end())
+      fail(std::string(when) + ": entry " + to_string(t) + " belongs to no live conntrack entry");
+    const CtEvent &ev = ct.live.at(owner->second);
+    bool orig = value.action.direction == XF_DIR_ORIGINAL;
+    if (!(t == (orig ? ev.orig : ev.reply)))
+      fail(std::string(when) + ": entry " + to_string(t) + " is not the " +
+           (orig ? "original" : "reply") + " tuple of its conntrack entry");
+    if (!(rewritten(key, value.action) == reversed(orig ? ev.reply : ev.orig)))
+      fail(std::string(when) + ": entry " + to_string(t) + " rewrites to " +
+           to_string(rewritten(key, value.action)) + ", conntrack's NAT gives " +
+           to_string(reversed(orig ? ev.reply : ev.orig)));
+  }
+}
 
 } // namespace
 
@@ -212,6 +274,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
                      to_string(r.event.orig).c_str(), to_string(r.event.reply).c_str(),
                      r.event.zone, r.event.mark, to_string(outcome));
       check_table(table, sync, "after an event");
+      check_entries_match_conntrack(table, conntrack, "after an event");
     }
     now += 7'000'000'000ull;
     if (++messages % 4 == 3) {
@@ -234,9 +297,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     }
     sync.end_resync();
     check_table(table, sync, "after a resync");
+    check_entries_match_conntrack(table, conntrack, "after a resync");
   }
   sync.reresolve_all(now);
   check_table(table, sync, "after re-resolving");
+  check_entries_match_conntrack(table, conntrack, "after re-resolving");
   sync.keepalive(now + 3600'000'000'000ull); // everything idle for an hour
   check_table(table, sync, "after the idle pass");
   if (!table.entries.empty())
