@@ -55,6 +55,44 @@ std::string ratio_text(const std::optional<double> &r) {
   return r ? fixed(*r, 2) + " x" : "";
 }
 
+struct TcpSummary {
+  std::string config, title;
+  Spread gbps;
+  double retransmits = 0; // median
+  std::optional<double> fast_share;
+  int runs = 0;
+};
+
+std::vector<TcpSummary> tcp_summaries(const std::vector<ResultLine> &tcp) {
+  std::vector<TcpSummary> out;
+  for (const auto &l : tcp) {
+    std::string config = l.text("config");
+    if (std::any_of(out.begin(), out.end(), [&](const auto &s) { return s.config == config; }))
+      continue;
+    TcpSummary s;
+    s.config = config;
+    s.title = l.get("title").value_or(config);
+    std::vector<double> gbps, retr;
+    double fast = 0, slow = 0;
+    for (const auto &m : tcp)
+      if (m.text("config") == config) {
+        gbps.push_back(m.number("gbps"));
+        retr.push_back(m.number("retransmits"));
+        if (m.get("gw_fast_packets")) {
+          fast += m.number("gw_fast_packets");
+          slow += m.number("gw_slow_packets");
+        }
+      }
+    s.gbps = spread_of(gbps);
+    s.retransmits = spread_of(retr).median;
+    s.runs = static_cast<int>(gbps.size());
+    if (fast + slow > 0)
+      s.fast_share = fast / (fast + slow);
+    out.push_back(s);
+  }
+  return out;
+}
+
 } // namespace
 
 Spread spread_of(std::vector<double> values) {
@@ -75,6 +113,8 @@ void Report::add(const ResultLine &line) {
     machine_.push_back(line);
   else if (kind == "fwd")
     fwd_.push_back(line);
+  else if (kind == "tcp")
+    tcp_.push_back(line);
   else if (kind == "cost")
     cost_.push_back(line);
   else if (kind == "cp")
@@ -190,6 +230,18 @@ std::string Report::markdown() const {
           "same round). Fast path: share of the gateway's packets xdpflow forwarded itself "
           "(its counters; the rest took the kernel path).\n\n";
   }
+  if (!tcp_.empty()) {
+    md += "### TCP bulk throughput: one iperf3 connection src -> dst, one CPU\n\n";
+    md += "| configuration | Gbit/s (median) | min - max | runs | retransmits (median) | fast "
+          "path |\n|---|---|---|---|---|---|\n";
+    for (const auto &t : tcp_summaries(tcp_))
+      md += "| " + t.title + " | " + fixed(t.gbps.median, 2) + " | " + fixed(t.gbps.min, 2) +
+            " - " + fixed(t.gbps.max, 2) + " | " + std::to_string(t.runs) + " | " +
+            fixed(t.retransmits, 0) + " | " +
+            (t.fast_share ? fixed(*t.fast_share * 100, 1) + " %" : "") + " |\n";
+    md += "\nThe kernel path forwards GRO/GSO aggregates (up to 64 KiB per packet); xdpflow "
+          "without XDP multi-buffer support makes the veth peer send MTU-sized frames.\n\n";
+  }
   if (!cost_.empty()) {
     md += "### Per-packet cost of the XDP program (BPF_PROG_TEST_RUN, no traffic)\n\n";
     md += "| program | ns per packet | verdict |\n|---|---|---|\n";
@@ -244,6 +296,18 @@ std::string Report::json() const {
     s.vs_bare ? w.value(*s.vs_bare) : w.null();
     w.key("fast_path_share");
     s.fast_share ? w.value(*s.fast_share) : w.null();
+    w.end_object();
+  }
+  w.end_array();
+  w.key("tcp").begin_array();
+  for (const auto &t : tcp_summaries(tcp_)) {
+    w.begin_object().field("config", t.config).field("title", t.title).field("runs", t.runs);
+    w.key("gbps").begin_object();
+    w.field("median", t.gbps.median).field("min", t.gbps.min).field("max", t.gbps.max);
+    w.end_object();
+    w.field("retransmits_median", t.retransmits);
+    w.key("fast_path_share");
+    t.fast_share ? w.value(*t.fast_share) : w.null();
     w.end_object();
   }
   w.end_array();

@@ -7,6 +7,8 @@
 //                 same rounds: ratios are medians of per-round ratios),
 //                 target_kernel / target_bare (minimum ratio), installed_by,
 //                 gw_fast_packets / gw_slow_packets (xdpflow's counters)
+//   kind=tcp      config, title, round, gbps, retransmits; optional
+//                 gw_fast_packets / gw_slow_packets
 //   kind=cost     case, title, ns, verdict
 //   kind=cp       metric, title, value, unit; optional target and
 //                 better=higher|lower, note
@@ -59,7 +61,7 @@ public:
   std::string chart_data() const;
 
 private:
-  std::vector<ResultLine> machine_, fwd_, cost_, cp_;
+  std::vector<ResultLine> machine_, fwd_, tcp_, cost_, cp_;
 };
 
 } // namespace xfbench
