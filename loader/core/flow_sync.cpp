@@ -159,6 +159,7 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
   flow.ct_id = merged.id;
   flow.tcp_state = merged.tcp_state;
   flow.generation = generation_;
+  flow.superseded = false;
   std::uint64_t expires = merged.timeout ? now_ns + *merged.timeout * 1'000'000'000ull : 0;
   if (flow.idle) {
     // Conntrack pushes the timeout back only for packets it sees (or for our
@@ -231,6 +232,7 @@ SyncOutcome FlowSync::install(const FlowTuple &orig, Flow &flow, std::uint64_t n
         table_.remove(flow.keys[d]);
   }
 
+  evict_owners(keys, flow);
   bool ok0 = table_.upsert(keys[0], values[0]);
   bool ok1 = ok0 && table_.upsert(keys[1], values[1]);
   if (!ok1) {
@@ -279,6 +281,25 @@ SyncOutcome FlowSync::install(const FlowTuple &orig, Flow &flow, std::uint64_t n
   logv("offload " + to_string(orig) + " -> ifindex " + std::to_string(eg_orig->ifindex) +
        ", reply -> ifindex " + std::to_string(eg_reply->ifindex));
   return SyncOutcome::Offloaded;
+}
+
+// Conntrack keeps both tuples of every live entry unique, so a known flow
+// that owns one of a new flow's keys is dead and its DESTROY was lost (e.g.
+// masquerade reused the port before the resync). Left alone, the new flow
+// would overwrite its entry and lose it again when the dead one is removed,
+// or get the dead one's NAT written over it on a re-resolve. The dead flow
+// stays known only until the next resync sweeps it; an event for it revives
+// it (then the other one was the dead one).
+void FlowSync::evict_owners(const xf_flow_key (&keys)[2], const Flow &flow) {
+  for (const auto &key : keys) {
+    Flow *owner = find_by_key(key);
+    if (!owner || owner == &flow)
+      continue;
+    logv("evict a stale flow whose table key a new connection reuses (lost DESTROY)");
+    uninstall(*owner);
+    owner->superseded = true;
+    stats_.evicted_stale++;
+  }
 }
 
 void FlowSync::uninstall(Flow &flow) {
@@ -361,7 +382,7 @@ FlowSync::Flow *FlowSync::find_by_key(const xf_flow_key &key) {
 
 void FlowSync::reresolve_all(std::uint64_t now_ns) {
   for (auto &[orig, flow] : flows_)
-    if (!flow.idle)
+    if (!flow.idle && !flow.superseded)
       install(orig, flow, now_ns);
 }
 
@@ -370,7 +391,7 @@ void FlowSync::retry_pending(std::uint64_t now_ns) {
     return;
   for (auto &[orig, flow] : flows_) {
     // Flows refused for a full table wait until something leaves it.
-    if (flow.offloaded || flow.idle || (flow.rejected_counted && table_full_))
+    if (flow.offloaded || flow.idle || flow.superseded || (flow.rejected_counted && table_full_))
       continue;
     install(orig, flow, now_ns);
   }

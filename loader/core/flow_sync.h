@@ -78,6 +78,7 @@ struct FlowSyncStats {
   std::uint64_t flows_offloaded = 0; // connections in the table now
   std::uint64_t flows_pending = 0;   // offloadable, egress unresolved
   std::uint64_t flows_idle = 0;      // left the table idle, watched for new activity
+  std::uint64_t evicted_stale = 0;   // dead flows whose keys a live one reused
 };
 
 // Why a conntrack entry must stay on the kernel path, or nullptr.
@@ -143,6 +144,7 @@ private:
     bool active_since_refresh = false;
     bool idle = false;               // out of the table for idleness
     bool pending_logged = false;     // "pending" said once, not on every retry
+    bool superseded = false;         // a live flow took one of its keys: dead
     std::uint64_t ct_expires_ns = 0; // when conntrack would expire it, as last known
   };
   using FlowMap = std::unordered_map<FlowTuple, Flow, FlowTupleHash>;
@@ -150,6 +152,7 @@ private:
   SyncOutcome install(const FlowTuple &orig, Flow &flow, std::uint64_t now_ns);
   void uninstall(Flow &flow);
   void erase(FlowMap::iterator it);
+  void evict_owners(const xf_flow_key (&keys)[2], const Flow &flow);
   Flow *find_by_key(const xf_flow_key &key);
   void index(Flow &flow);
   void unindex(const Flow &flow);

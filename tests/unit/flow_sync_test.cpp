@@ -254,6 +254,39 @@ TEST_F(FlowSyncTest, DestroyRemovesButNotASuccessorWithTheSameTuple) {
   EXPECT_EQ(handle(d), SyncOutcome::Ignored);
 }
 
+// A lost DESTROY, then masquerade hands the same port to another client: the
+// new connection's reply tuple is the dead one's. The new flow must own its
+// entries, and neither a re-resolve nor the late removal of the dead flow
+// may touch them.
+TEST_F(FlowSyncTest, NewFlowReusingADeadFlowsReplyTupleOwnsItsEntries) {
+  CtMsg dead = CtMsg::flow(snat_orig, snat_reply);
+  dead.id = 1;
+  ASSERT_EQ(handle(dead), SyncOutcome::Offloaded);
+  FlowTuple other_orig = tuple("198.18.1.2", 40001, "198.19.0.2", 80);
+  CtMsg live = CtMsg::flow(other_orig, snat_reply); // same NAT port reused
+  live.id = 2;
+  ASSERT_EQ(handle(live, 2 * SEC), SyncOutcome::Offloaded);
+  EXPECT_EQ(table.entries.size(), 2u); // the dead flow's original entry is gone
+  EXPECT_THROW(entry(LAN, snat_orig), std::runtime_error);
+  // The reply entry un-NATs towards the live flow's client port.
+  EXPECT_EQ(entry(WAN, snat_reply).action.new_dport, htons(40001));
+  EXPECT_EQ(sync().stats().evicted_stale, 1u);
+
+  // Routes change: re-resolving must not give the key back to the dead flow.
+  eg.routes["198.19.0.2"].dst_mac[5] = 0x33;
+  sync().reresolve_all(3 * SEC);
+  EXPECT_EQ(entry(WAN, snat_reply).action.new_dport, htons(40001));
+  EXPECT_EQ(entry(LAN, other_orig).action.dst_mac[5], 0x33);
+
+  // The resync that follows the lost events sweeps the dead flow only.
+  sync().begin_resync();
+  handle(live, 4 * SEC);
+  sync().end_resync();
+  EXPECT_EQ(sync().known_flows(), 1u);
+  EXPECT_EQ(table.entries.size(), 2u);
+  EXPECT_EQ(entry(WAN, snat_reply).action.new_dport, htons(40001));
+}
+
 TEST_F(FlowSyncTest, NeverOffloaded) {
   CtMsg helper = CtMsg::flow(tuple("198.18.1.2", 40001, "198.19.0.2", 21));
   helper.helper = "ftp";
