@@ -192,9 +192,8 @@ TEST(CtMessage, UpdateRequestRoundTrips) {
       nlattr *tcp = static_cast<nlattr *>(mnl_attr_get_payload(attr));
       for (nlattr *f : nested_of(tcp)) {
         auto *flags = static_cast<nf_ct_tcp_flags *>(mnl_attr_get_payload(f));
-        bool liberal =
-            flags->flags == IP_CT_TCP_FLAG_BE_LIBERAL &&
-            flags->mask == (IP_CT_TCP_FLAG_BE_LIBERAL | IP_CT_TCP_FLAG_MAXACK_SET);
+        bool liberal = flags->flags == IP_CT_TCP_FLAG_BE_LIBERAL &&
+                       flags->mask == (IP_CT_TCP_FLAG_BE_LIBERAL | IP_CT_TCP_FLAG_MAXACK_SET);
         if (mnl_attr_get_type(f) == CTA_PROTOINFO_TCP_FLAGS_ORIGINAL)
           flags_orig = liberal;
         if (mnl_attr_get_type(f) == CTA_PROTOINFO_TCP_FLAGS_REPLY)
