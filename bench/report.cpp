@@ -93,6 +93,14 @@ std::vector<TcpSummary> tcp_summaries(const std::vector<ResultLine> &tcp) {
   return out;
 }
 
+// "xdpflow, routed, IPv4, 1000000 flows": the title with what tells rows apart.
+std::string label_of(const FwdSummary &s) {
+  std::string label = s.title + ", IPv" + s.family;
+  if (s.flows != "1")
+    label += ", " + s.flows + " flows";
+  return label;
+}
+
 } // namespace
 
 Spread spread_of(std::vector<double> values) {
@@ -167,11 +175,11 @@ std::vector<TargetCheck> Report::targets() const {
   std::vector<TargetCheck> out;
   for (const auto &s : forwarding()) {
     if (s.target_bare)
-      out.push_back({s.title + " / " + s.bare_config,
+      out.push_back({label_of(s) + " / " + s.bare_config,
                      s.vs_bare ? ratio_text(s.vs_bare) : "not measured",
                      ">= " + fixed(*s.target_bare, 2) + " x", s.vs_bare >= s.target_bare});
     if (s.target_kernel)
-      out.push_back({s.title + " / " + s.kernel_config,
+      out.push_back({label_of(s) + " / " + s.kernel_config,
                      s.vs_kernel ? ratio_text(s.vs_kernel) : "not measured",
                      ">= " + fixed(*s.target_kernel, 2) + " x", s.vs_kernel >= s.target_kernel});
   }
@@ -347,9 +355,7 @@ std::string Report::chart_data() const {
   std::string out;
   int i = 0;
   for (const auto &s : forwarding()) {
-    std::string label = s.title + ", IPv" + s.family;
-    if (s.flows != "1")
-      label += ", " + s.flows + " flows";
+    std::string label = label_of(s);
     for (char &c : label)
       if (c == '"')
         c = '\'';
