@@ -22,6 +22,6 @@ inline bool root_tests_required() {
     if (geteuid() != 0) {                                                                          \
       if (::xdpflow::testing::root_tests_required())                                               \
         FAIL() << "needs root, and XDPFLOW_REQUIRE_ROOT_TESTS=1 forbids skipping";                 \
-      GTEST_SKIP() << "needs root (CAP_BPF, CAP_NET_ADMIN): skipped; run as root";                \
+      GTEST_SKIP() << "needs root (CAP_BPF, CAP_NET_ADMIN): skipped; run as root";                 \
     }                                                                                              \
   } while (0)

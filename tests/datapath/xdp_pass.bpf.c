@@ -7,7 +7,6 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 SEC("xdp")
-int xf_pass_only(struct xdp_md *ctx)
-{
-	return XDP_PASS;
+int xf_pass_only(struct xdp_md *ctx) {
+  return XDP_PASS;
 }

@@ -6,13 +6,13 @@
  * kernel also skips GRO, so captures see every frame as it was sent.
  */
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 SEC("xdp")
-int xfgw_pass(struct xdp_md *ctx)
-{
-	(void)ctx;
-	return XDP_PASS;
+int xfgw_pass(struct xdp_md *ctx) {
+  (void)ctx;
+  return XDP_PASS;
 }
