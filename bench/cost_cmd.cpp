@@ -25,10 +25,12 @@
 #include "commands.h"
 #include "core/error.h"
 #include "core/flow_key.h"
+#include "core/stats_report.h"
 #include "kernel/fast_path.h"
 #include "netns.h"
 #include "report.h"
 #include "result_line.h"
+#include "rig_programs.h"
 #include "xfb_fwd.skel.h"
 #include "xfb_pass.skel.h"
 
@@ -131,19 +133,12 @@ const char *verdict_name(std::uint32_t v) {
 
 // Why xdpflow passed, for the error message: its per-CPU slow-path counters.
 std::string slow_reasons(int counters_fd) {
-  int cpus = libbpf_num_possible_cpus();
-  std::vector<xf_counters> per_cpu(cpus > 0 ? cpus : 1);
-  __u32 zero = 0;
-  if (bpf_map_lookup_elem(counters_fd, &zero, per_cpu.data()))
-    return "(counters unreadable)";
+  xf_counters total =
+      xdpflow::sum_counters(read_per_cpu<xf_counters>(counters_fd, "xdpflow's counters"));
   std::string out;
-  for (int r = 0; r < XF_SLOW_MAX; r++) {
-    __u64 n = 0;
-    for (const auto &c : per_cpu)
-      n += c.slow[r];
-    if (n)
-      out += " slow[" + std::to_string(r) + "]=" + std::to_string(n);
-  }
+  for (unsigned r = 0; r < XF_SLOW_MAX; r++)
+    if (total.slow[r])
+      out += " " + std::string(xdpflow::slow_reason_name(r)) + "=" + std::to_string(total.slow[r]);
   return out.empty() ? " (no slow-path packets)" : out;
 }
 

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 
 #include "core/error.h"
+#include "core/stats_report.h"
 #include "kernel/fast_path.h"
 #include "xfb_fwd.skel.h"
 #include "xfb_gen.skel.h"
@@ -29,6 +30,19 @@ IpAddr flow_source(const IpAddr &flow0_src, std::uint32_t i) {
   std::memcpy(a.bytes.data() + last, &word, 4);
   return a;
 }
+
+template <typename T> std::vector<T> read_per_cpu(int map_fd, const char *what) {
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0)
+    throw SysError(-cpus, "counting possible CPUs");
+  std::vector<T> per_cpu(cpus);
+  __u32 zero = 0;
+  if (bpf_map_lookup_elem(map_fd, &zero, per_cpu.data()))
+    throw SysError(errno, std::string("reading ") + what);
+  return per_cpu;
+}
+template std::vector<xf_counters> read_per_cpu(int, const char *);
+template std::vector<xfb_sink_counters> read_per_cpu(int, const char *);
 
 // ---- Generator ------------------------------------------------------------
 
@@ -104,15 +118,9 @@ Sink::~Sink() {
 }
 
 xfb_sink_counters Sink::read() const {
-  int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0)
-    throw SysError(-cpus, "counting possible CPUs");
-  std::vector<xfb_sink_counters> per_cpu(cpus);
-  __u32 zero = 0;
-  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.xfb_sink_counters), &zero, per_cpu.data()))
-    throw SysError(errno, "reading the sink's counters");
   xfb_sink_counters sum{};
-  for (const auto &c : per_cpu) {
+  for (const auto &c : read_per_cpu<xfb_sink_counters>(bpf_map__fd(skel_->maps.xfb_sink_counters),
+                                                       "the sink's counters")) {
     sum.packets += c.packets;
     sum.bytes += c.bytes;
     sum.ttl_fixed += c.ttl_fixed;
@@ -167,21 +175,8 @@ DirectXdpflow::~DirectXdpflow() {
 }
 
 xf_counters DirectXdpflow::counters() const {
-  int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0)
-    throw SysError(-cpus, "counting possible CPUs");
-  std::vector<xf_counters> per_cpu(cpus);
-  __u32 zero = 0;
-  if (bpf_map_lookup_elem(fast_path_->counters_fd(), &zero, per_cpu.data()))
-    throw SysError(errno, "reading xdpflow's counters");
-  xf_counters sum{};
-  for (const auto &c : per_cpu) {
-    sum.rx_packets += c.rx_packets;
-    sum.fast_packets += c.fast_packets;
-    for (int r = 0; r < XF_SLOW_MAX; r++)
-      sum.slow[r] += c.slow[r];
-  }
-  return sum;
+  return xdpflow::sum_counters(
+      read_per_cpu<xf_counters>(fast_path_->counters_fd(), "xdpflow's counters"));
 }
 
 void DirectXdpflow::fill(const DirectOptions &o) {

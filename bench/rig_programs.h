@@ -29,6 +29,12 @@ class FastPath;
 
 namespace xfbench {
 
+// Every CPU's copy of key 0 of a per-CPU array map (throws SysError naming
+// `what`).
+template <typename T> std::vector<T> read_per_cpu(int map_fd, const char *what);
+extern template std::vector<xf_counters> read_per_cpu(int, const char *);
+extern template std::vector<xfb_sink_counters> read_per_cpu(int, const char *);
+
 // Flow i's source address: flow 0's with i >> XFB_SPORT_BITS added to the
 // last 32-bit word (as the generator computes it).
 xdpflow::IpAddr flow_source(const xdpflow::IpAddr &flow0_src, std::uint32_t i);
