@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fake_flow_table.h"
 #include "core/ct_message.h"
 #include "core/flow_sync.h"
 #include "ct_stream.h"
@@ -35,37 +36,7 @@ namespace {
   std::abort();
 }
 
-struct KeyLess {
-  bool operator()(const xf_flow_key &a, const xf_flow_key &b) const {
-    return std::memcmp(&a, &b, sizeof(a)) < 0;
-  }
-};
-
-class FakeTable : public FlowTable {
-public:
-  explicit FakeTable(std::size_t capacity) : capacity_(capacity) {}
-  bool upsert(const xf_flow_key &k, const xf_flow_value &v) override {
-    if (!entries.count(k) && entries.size() >= capacity_)
-      return false;
-    entries[k] = v;
-    return true;
-  }
-  bool remove(const xf_flow_key &k) override { return entries.erase(k) > 0; }
-  std::optional<xf_flow_value> lookup(const xf_flow_key &k) const override {
-    auto it = entries.find(k);
-    return it == entries.end() ? std::nullopt : std::optional(it->second);
-  }
-  void for_each(
-      const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) const override {
-    for (auto &[k, v] : entries)
-      visit(k, v);
-  }
-  std::size_t capacity() const override { return capacity_; }
-  std::map<xf_flow_key, xf_flow_value, KeyLess> entries;
-
-private:
-  std::size_t capacity_;
-};
+using FakeTable = xdpflow::testing::FakeFlowTable;
 
 // Routes by the destination's last byte: unresolved, LAN, WAN (VLAN on some),
 // or an interface xdpflow is not attached to.

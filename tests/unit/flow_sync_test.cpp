@@ -4,6 +4,7 @@
 #include <cstring>
 #include <map>
 
+#include "common/fake_flow_table.h"
 #include "core/flow_sync.h"
 #include "unit/ct_test_messages.h"
 
@@ -13,39 +14,7 @@ namespace {
 using testing::CtMsg;
 using testing::tuple;
 
-struct KeyLess {
-  bool operator()(const xf_flow_key &a, const xf_flow_key &b) const {
-    return std::memcmp(&a, &b, sizeof(a)) < 0;
-  }
-};
-
-class FakeTable : public FlowTable {
-public:
-  explicit FakeTable(std::size_t cap = 1000) : cap_(cap) {}
-  bool upsert(const xf_flow_key &k, const xf_flow_value &v) override {
-    if (!entries.count(k) && entries.size() >= cap_)
-      return false;
-    entries[k] = v;
-    return true;
-  }
-  bool remove(const xf_flow_key &k) override { return entries.erase(k) > 0; }
-  std::optional<xf_flow_value> lookup(const xf_flow_key &k) const override {
-    auto it = entries.find(k);
-    if (it == entries.end())
-      return std::nullopt;
-    return it->second;
-  }
-  void for_each(
-      const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) const override {
-    for (auto &[k, v] : entries)
-      visit(k, v);
-  }
-  std::size_t capacity() const override { return cap_; }
-  std::map<xf_flow_key, xf_flow_value, KeyLess> entries;
-
-private:
-  std::size_t cap_;
-};
+using FakeTable = testing::FakeFlowTable;
 
 // Routes by destination address only, as a simple gateway would.
 class FakeEgress : public EgressLookup {
