@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <cstring>
 #include <netinet/in.h>
+#include <utility>
 
 namespace xdpflow {
 
@@ -39,6 +40,13 @@ std::string IpAddr::to_string() const {
   else if (family == XF_FAMILY_IPV6)
     inet_ntop(AF_INET6, bytes.data(), buf, sizeof(buf));
   return buf;
+}
+
+FlowTuple reversed(const FlowTuple &t) {
+  FlowTuple r = t;
+  std::swap(r.src, r.dst);
+  std::swap(r.sport, r.dport);
+  return r;
 }
 
 xf_flow_key make_flow_key(std::uint32_t ifindex, const xf_encap &encap, const FlowTuple &t) {

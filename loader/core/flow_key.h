@@ -36,6 +36,9 @@ struct FlowTuple {
   auto operator<=>(const FlowTuple &) const = default;
 };
 
+// The same connection seen from the other end: addresses and ports swapped.
+FlowTuple reversed(const FlowTuple &t);
+
 xf_flow_key make_flow_key(std::uint32_t ifindex, const xf_encap &encap, const FlowTuple &t);
 FlowTuple tuple_of(const xf_flow_key &key);
 

@@ -29,13 +29,6 @@ FlowDirection direction_of(const FlowEntry &e) {
   return d;
 }
 
-FlowTuple reversed(const FlowTuple &t) {
-  FlowTuple r = t;
-  std::swap(r.src, r.dst);
-  std::swap(r.sport, r.dport);
-  return r;
-}
-
 std::string endpoint(const IpAddr &a, std::uint16_t port) {
   std::string s = a.family == XF_FAMILY_IPV6 ? "[" + a.to_string() + "]" : a.to_string();
   return s + ":" + std::to_string(port);

@@ -56,19 +56,6 @@ const char *why_not_offloadable(const CtEvent &ev, const FlowSyncConfig &config)
 
 namespace {
 
-// The tuple of a packet leaving in one direction: the inverse of the other
-// direction's tuple (conntrack's reply tuple is what the reply looks like on
-// the wire, so the original direction leaves as inverse(reply)).
-FlowTuple inverse(const FlowTuple &t) {
-  FlowTuple r;
-  r.src = t.dst;
-  r.dst = t.src;
-  r.sport = t.dport;
-  r.dport = t.sport;
-  r.proto = t.proto;
-  return r;
-}
-
 xf_flow_action make_action(const FlowTuple &in, const FlowTuple &out, const Egress &eg,
                            std::uint8_t direction) {
   xf_flow_action a{};
@@ -181,8 +168,11 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
 // entries that stay, so keepalive and `xdpflow flows` see continuity.
 SyncOutcome FlowSync::install(const FlowTuple &orig, Flow &flow, std::uint64_t now_ns) {
   const FlowTuple &reply = flow.reply;
-  FlowTuple out_orig = inverse(reply); // original direction on its way out
-  FlowTuple out_reply = inverse(orig); // reply direction on its way out
+  // A packet leaving in one direction looks like the other direction's tuple
+  // reversed: conntrack's reply tuple is what the reply looks like on the
+  // wire, so the original direction leaves as reversed(reply).
+  FlowTuple out_orig = reversed(reply); // original direction on its way out
+  FlowTuple out_reply = reversed(orig); // reply direction on its way out
   auto eg_orig = egress_.resolve(out_orig);
   auto eg_reply = eg_orig ? egress_.resolve(out_reply) : std::nullopt;
   bool allowed = eg_orig && eg_reply && config_.redirect_ifindexes.count(eg_orig->ifindex) &&

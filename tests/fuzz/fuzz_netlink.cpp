@@ -160,12 +160,6 @@ struct LiveConntrack {
   }
 };
 
-FlowTuple reversed(FlowTuple t) {
-  std::swap(t.src, t.dst);
-  std::swap(t.sport, t.dport);
-  return t;
-}
-
 // What a packet matching `key` looks like after the entry's rewrite.
 FlowTuple rewritten(const xf_flow_key &key, const xf_flow_action &a) {
   FlowTuple t = tuple_of(key);

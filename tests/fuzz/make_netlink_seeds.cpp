@@ -26,12 +26,6 @@ FlowTuple tuple(const char *src, std::uint16_t sport, const char *dst, std::uint
   return t;
 }
 
-FlowTuple reversed(FlowTuple t) {
-  std::swap(t.src, t.dst);
-  std::swap(t.sport, t.dport);
-  return t;
-}
-
 // The life of one connection: NEW, UPDATE (established, assured), DESTROY.
 void connection(std::vector<std::uint8_t> &out, const FlowTuple &orig, const FlowTuple &reply,
                 bool destroy, const std::string &helper = "", std::uint16_t zone = 0,

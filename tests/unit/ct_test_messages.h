@@ -30,13 +30,6 @@ inline FlowTuple tuple(const char *src, std::uint16_t sport, const char *dst, st
   return t;
 }
 
-inline FlowTuple reversed(const FlowTuple &t) {
-  FlowTuple r = t;
-  std::swap(r.src, r.dst);
-  std::swap(r.sport, r.dport);
-  return r;
-}
-
 struct CtMsg {
   enum Kind { New, Update, Destroy, DumpEntry } kind = Update;
   FlowTuple orig, reply;

@@ -163,7 +163,7 @@ TEST_F(FlowSyncTest, RoutedIpv6WithoutNat) {
   EXPECT_EQ(o.action.nat, 0);
   EXPECT_EQ(o.action.egress_ifindex, WAN);
   EXPECT_EQ(o.action.dst_mac[5], 0x13);
-  EXPECT_EQ(entry(WAN, testing::reversed(orig)).action.egress_ifindex, LAN);
+  EXPECT_EQ(entry(WAN, reversed(orig)).action.egress_ifindex, LAN);
 }
 
 TEST_F(FlowSyncTest, TcpOnlyOnceEstablishedAndAssured) {
@@ -383,7 +383,7 @@ TEST_F(FlowSyncTest, KeepaliveRefreshesActiveFlowsOnlyAndRemovesIdleOnes) {
   auto orig = tuple("198.18.1.2", 5000, "198.19.0.2", 5001, IPPROTO_UDP);
   ASSERT_EQ(handle(CtMsg::flow(orig), 0), SyncOutcome::Offloaded);
   sync().set_ct_timeouts(432000, 30);
-  auto &value = table.entries[key_of(WAN, testing::reversed(orig))];
+  auto &value = table.entries[key_of(WAN, reversed(orig))];
 
   sync().keepalive(1 * SEC); // no packets yet
   EXPECT_TRUE(ct.updates.empty());
