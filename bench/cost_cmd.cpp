@@ -196,8 +196,8 @@ void run_cost(const CostOptions &o) {
   value.action.mtu = 1500;
   // No NAT: a repeated run sees its own output, and a rewritten source
   // address would miss the table from the second run on.
-  if (bpf_map_update_elem(fp.flows_fd(), &key, &value, BPF_ANY))
-    throw SysError(errno, "inserting the cost test's flow");
+  if (int err = fp.flow_maps().update(key, value, BPF_ANY))
+    throw SysError(err, "inserting the cost test's flow");
   // Fewer runs for the hit case: 250 per call (TTL), and calls are slow.
   c = measure(fp.prog_fd(), frame, lo, std::max<std::uint32_t>(o.runs / 10, 250),
               kRewritingRunsPerCall);

@@ -207,10 +207,10 @@ void DirectXdpflow::fill(const DirectOptions &o) {
       t.proto = IPPROTO_UDP;
       keys.push_back(xdpflow::make_flow_key(o.in_ifindex, xf_encap{}, t));
     }
-    __u32 count = static_cast<__u32>(keys.size());
-    if (bpf_map_update_batch(fast_path_->flows_fd(), keys.data(), values.data(), &count, nullptr))
-      throw SysError(errno, "filling the flow table (batch at flow " + std::to_string(first) +
-                                " of " + std::to_string(o.flows) + ")");
+    values.resize(keys.size(), value);
+    if (int err = fast_path_->flow_maps().update_batch(keys, values))
+      throw SysError(err, "filling the flow table (batch at flow " + std::to_string(first) +
+                              " of " + std::to_string(o.flows) + ")");
   }
   fill_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

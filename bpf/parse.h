@@ -45,16 +45,33 @@ struct xf_pppoe_hdr {
 	__be16 ppp_proto;
 };
 
-/* What the parser found: the lookup key and the few header fields the
- * decisions need. No packet pointers: they would not survive a head move. */
+/* What the parser found: the lookup key of the packet's family and the few
+ * header fields the decisions need. No packet pointers: they would not
+ * survive a head move. */
 struct xf_parsed {
-	struct xf_flow_key key;
+	union {
+		struct xf_key_head head; /* common to both keys */
+		struct xf_flow_key4 key4;
+		struct xf_flow_key6 key6;
+	};
 	__u32 l2_len;	  /* bytes before the IP header */
 	__u32 ip_len;	  /* IP packet length from its header */
+	__u8 family;	  /* enum xf_family */
 	__u8 ttl;	  /* TTL or hop limit */
 	__u8 tcp_fin_rst; /* TCP with FIN or RST set */
-	__u8 pad[2];
+	__u8 pad;
 };
+
+static __always_inline void xf_set_ports(struct xf_parsed *p, __be16 sport, __be16 dport)
+{
+	if (p->family == XF_FAMILY_IPV4) {
+		p->key4.sport = sport;
+		p->key4.dport = dport;
+	} else {
+		p->key6.sport = sport;
+		p->key6.dport = dport;
+	}
+}
 
 /* Returns XF_SLOW_MAX when the packet is a candidate for the fast path,
  * otherwise the reason it must go to the kernel. */
@@ -65,6 +82,7 @@ static __always_inline int xf_parse(struct xdp_md *ctx, struct xf_parsed *p)
 	struct ethhdr *eth = data;
 	void *pos;
 	__u32 ppp_len = 0; /* PPPoE length field: PPP protocol + payload */
+	__u8 vlan_count = 0, encap_flags = 0;
 	__u16 proto;
 	__u32 l4_len;
 	__u8 l4proto;
@@ -75,7 +93,7 @@ static __always_inline int xf_parse(struct xdp_md *ctx, struct xf_parsed *p)
 	 * drops pkt_type != PACKET_HOST), whatever IP packet they carry. */
 	if (eth->h_dest[0] & 1)
 		return XF_SLOW_NOT_UNICAST;
-	p->key.ifindex = ctx->ingress_ifindex;
+	p->head.ifindex = ctx->ingress_ifindex;
 	proto = bpf_ntohs(eth->h_proto);
 	pos = eth + 1;
 
@@ -88,9 +106,9 @@ static __always_inline int xf_parse(struct xdp_md *ctx, struct xf_parsed *p)
 		if ((void *)(vh + 1) > end)
 			return XF_SLOW_UNPARSED;
 		if (i == 0 && proto == XF_ETH_P_8021AD)
-			p->key.encap.flags |= XF_ENCAP_OUTER_8021AD;
-		p->key.encap.vlan_id[i] = bpf_ntohs(vh->tci) & 0x0fff;
-		p->key.encap.vlan_count = i + 1;
+			encap_flags |= XF_ENCAP_OUTER_8021AD;
+		p->head.vlan_id[i] = bpf_ntohs(vh->tci) & 0x0fff;
+		vlan_count = i + 1;
 		proto = bpf_ntohs(vh->encapsulated_proto);
 		pos = vh + 1;
 	}
@@ -104,8 +122,8 @@ static __always_inline int xf_parse(struct xdp_md *ctx, struct xf_parsed *p)
 			return XF_SLOW_UNPARSED;
 		if (ph->ver_type != 0x11 || ph->code != 0)
 			return XF_SLOW_UNPARSED;
-		p->key.encap.flags |= XF_ENCAP_PPPOE;
-		p->key.encap.pppoe_sid = bpf_ntohs(ph->sid);
+		encap_flags |= XF_ENCAP_PPPOE;
+		p->head.pppoe_sid = bpf_ntohs(ph->sid);
 		ppp_len = bpf_ntohs(ph->length);
 		if (ph->ppp_proto == bpf_htons(XF_PPP_IPV4))
 			proto = ETH_P_IP;
@@ -116,6 +134,7 @@ static __always_inline int xf_parse(struct xdp_md *ctx, struct xf_parsed *p)
 		pos = ph + 1;
 	}
 	p->l2_len = pos - data;
+	p->head.encap = XF_KEY_ENCAP(vlan_count, encap_flags);
 
 	if (proto == ETH_P_IP) {
 		struct iphdr *iph = pos;
@@ -130,9 +149,9 @@ static __always_inline int xf_parse(struct xdp_md *ctx, struct xf_parsed *p)
 		if (p->ip_len < sizeof(*iph) || pos + p->ip_len > end)
 			return XF_SLOW_UNPARSED;
 		l4proto = iph->protocol;
-		p->key.family = XF_FAMILY_IPV4;
-		p->key.src[0] = iph->saddr;
-		p->key.dst[0] = iph->daddr;
+		p->family = XF_FAMILY_IPV4;
+		p->key4.src = iph->saddr;
+		p->key4.dst = iph->daddr;
 		p->ttl = iph->ttl;
 		pos = iph + 1;
 	} else if (proto == ETH_P_IPV6) {
@@ -158,9 +177,9 @@ static __always_inline int xf_parse(struct xdp_md *ctx, struct xf_parsed *p)
 		case 254:
 			return XF_SLOW_IPV6_EXT;
 		}
-		p->key.family = XF_FAMILY_IPV6;
-		__builtin_memcpy(p->key.src, &ip6h->saddr, 16);
-		__builtin_memcpy(p->key.dst, &ip6h->daddr, 16);
+		p->family = XF_FAMILY_IPV6;
+		__builtin_memcpy(p->key6.src, &ip6h->saddr, 16);
+		__builtin_memcpy(p->key6.dst, &ip6h->daddr, 16);
 		p->ttl = ip6h->hop_limit;
 		pos = ip6h + 1;
 	} else {
@@ -169,19 +188,18 @@ static __always_inline int xf_parse(struct xdp_md *ctx, struct xf_parsed *p)
 	/* The kernel trims a PPPoE frame to its length field and drops it when
 	 * the field points past the frame; an IP packet cut short by the trim is
 	 * dropped by IP. Such frames are not ours to forward. */
-	if ((p->key.encap.flags & XF_ENCAP_PPPOE) &&
+	if ((encap_flags & XF_ENCAP_PPPOE) &&
 	    (ppp_len < p->ip_len + 2 || p->l2_len - 2 + ppp_len > (__u32)(end - data)))
 		return XF_SLOW_UNPARSED;
 
-	p->key.proto = l4proto;
+	p->head.proto = l4proto;
 	if (l4proto == IPPROTO_TCP) {
 		struct tcphdr *th = pos;
 
 		if ((void *)(th + 1) > end || th->doff < 5)
 			return XF_SLOW_UNPARSED;
 		l4_len = th->doff * 4;
-		p->key.sport = th->source;
-		p->key.dport = th->dest;
+		xf_set_ports(p, th->source, th->dest);
 		p->tcp_fin_rst = th->fin || th->rst;
 	} else if (l4proto == IPPROTO_UDP) {
 		struct udphdr *uh = pos;
@@ -189,8 +207,7 @@ static __always_inline int xf_parse(struct xdp_md *ctx, struct xf_parsed *p)
 		if ((void *)(uh + 1) > end)
 			return XF_SLOW_UNPARSED;
 		l4_len = sizeof(*uh);
-		p->key.sport = uh->source;
-		p->key.dport = uh->dest;
+		xf_set_ports(p, uh->source, uh->dest);
 	} else {
 		return XF_SLOW_NOT_TCP_UDP;
 	}

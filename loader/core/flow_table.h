@@ -1,8 +1,9 @@
 // The flow table as the control plane sees it. The real one is the BPF hash
-// map (kernel/bpf_flow_table.h); unit tests use an in-memory fake.
+// maps (kernel/bpf_flow_table.h); unit tests use an in-memory fake.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 
@@ -32,7 +33,8 @@ public:
   // everything in one piece.
   struct Cursor {
     bool started = false;
-    xf_flow_key token{}; // opaque position (the map's batch token)
+    int part = 0;            // opaque position: which map (one per family)
+    std::uint32_t token = 0; // and the map's batch token
   };
   virtual bool for_each_chunk(
       Cursor &cursor, std::size_t max,

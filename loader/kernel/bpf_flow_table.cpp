@@ -3,99 +3,85 @@
 #include <algorithm>
 #include <bpf/bpf.h>
 #include <cerrno>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
 
 namespace xdpflow {
+namespace {
 
-BpfFlowTable::BpfFlowTable(int map_fd) : fd_(map_fd) {
+// max_entries of one flow map, after checking it matches this build.
+std::size_t checked_capacity(int fd, std::size_t key_size, const char *what) {
   bpf_map_info info{};
   __u32 len = sizeof(info);
-  if (bpf_obj_get_info_by_fd(fd_, &info, &len))
-    throw SysError(errno, "reading the flow table's map info");
-  if (info.key_size != sizeof(xf_flow_key) || info.value_size != sizeof(xf_flow_value))
-    throw RuntimeError("the flow table map does not match this xdpflow build (key " +
+  if (bpf_obj_get_info_by_fd(fd, &info, &len))
+    throw SysError(errno, std::string("reading the ") + what + " flow map's info");
+  if (info.key_size != key_size || info.value_size != sizeof(xf_flow_value))
+    throw RuntimeError(std::string("the ") + what +
+                       " flow map does not match this xdpflow build (key " +
                        std::to_string(info.key_size) + " bytes, value " +
                        std::to_string(info.value_size) + " bytes)");
-  capacity_ = info.max_entries;
+  return info.max_entries;
+}
+
+} // namespace
+
+BpfFlowTable::BpfFlowTable(const FlowMaps &maps) : maps_(maps) {
+  // Both maps are sized alike (FastPath): the capacity of either family.
+  capacity_ = checked_capacity(maps.v4, sizeof(xf_flow_key4), "IPv4");
+  checked_capacity(maps.v6, sizeof(xf_flow_key6), "IPv6");
 }
 
 bool BpfFlowTable::upsert(const xf_flow_key &key, const xf_flow_value &value) {
-  if (bpf_map_update_elem(fd_, &key, &value, BPF_ANY) == 0)
+  int err = maps_.update(key, value, BPF_ANY);
+  if (err == 0)
     return true;
-  if (errno == E2BIG || errno == ENOMEM) // preallocated hash: E2BIG when full
+  if (err == E2BIG || err == ENOMEM) // preallocated hash: E2BIG when full
     return false;
-  throw SysError(errno, "updating the flow table");
+  throw SysError(err, "updating the flow table");
 }
 
 bool BpfFlowTable::remove(const xf_flow_key &key) {
-  if (bpf_map_delete_elem(fd_, &key) == 0)
+  int err = maps_.remove(key);
+  if (err == 0)
     return true;
-  if (errno == ENOENT)
+  if (err == ENOENT)
     return false;
-  throw SysError(errno, "deleting from the flow table");
+  throw SysError(err, "deleting from the flow table");
 }
 
 std::optional<xf_flow_value> BpfFlowTable::lookup(const xf_flow_key &key) const {
   xf_flow_value value;
-  if (bpf_map_lookup_elem(fd_, &key, &value) == 0)
+  int err = maps_.lookup(key, value);
+  if (err == 0)
     return value;
-  if (errno == ENOENT)
+  if (err == ENOENT)
     return std::nullopt;
-  throw SysError(errno, "looking up the flow table");
+  throw SysError(err, "looking up the flow table");
 }
 
 void BpfFlowTable::for_each(
     const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) const {
   // Batched reads: one syscall per chunk instead of two per entry.
-  constexpr __u32 chunk = 4096;
-  std::vector<xf_flow_key> keys(chunk);
-  std::vector<xf_flow_value> values(chunk);
-  xf_flow_key in_batch{}, out_batch{};
-  bool first = true;
-  for (;;) {
-    __u32 count = chunk;
-    int err = bpf_map_lookup_batch(fd_, first ? nullptr : &in_batch, &out_batch, keys.data(),
-                                   values.data(), &count, nullptr);
-    int saved = errno;
-    for (__u32 i = 0; i < count; i++)
-      visit(keys[i], values[i]);
-    if (err) {
-      if (saved == ENOENT) // no more entries
-        return;
-      throw SysError(saved, "reading the flow table in batches");
-    }
-    in_batch = out_batch;
-    first = false;
+  Cursor cursor;
+  while (for_each_chunk(cursor, 4096, visit)) {
   }
 }
 
 bool BpfFlowTable::for_each_chunk(
     Cursor &cursor, std::size_t max,
     const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) const {
-  // The hash map's batch token is a bucket index: resuming from it later is
-  // what the kernel's own batch walk does between calls.
-  __u32 chunk = static_cast<__u32>(std::min<std::size_t>(std::max<std::size_t>(max, 64), 65536));
-  std::vector<xf_flow_key> keys(chunk);
-  std::vector<xf_flow_value> values(chunk);
-  xf_flow_key out_batch{};
-  __u32 count = chunk;
-  int err = bpf_map_lookup_batch(fd_, cursor.started ? &cursor.token : nullptr, &out_batch,
-                                 keys.data(), values.data(), &count, nullptr);
-  int saved = errno;
-  for (__u32 i = 0; i < count; i++)
+  FlowMapCursor c{cursor.part, cursor.started, cursor.token};
+  std::vector<xf_flow_key> keys;
+  std::vector<xf_flow_value> values;
+  bool more = maps_.read_chunk(c, std::clamp<std::size_t>(max, 64, 65536), keys, values);
+  for (std::size_t i = 0; i < keys.size(); i++)
     visit(keys[i], values[i]);
-  if (err) {
-    if (saved == ENOENT) { // the walk is complete
-      cursor = Cursor{};
-      return false;
-    }
-    throw SysError(saved, "reading the flow table in batches");
-  }
-  cursor.started = true;
-  cursor.token = out_batch;
-  return true;
+  cursor.part = c.part;
+  cursor.started = c.started;
+  cursor.token = c.token;
+  return more;
 }
 
 } // namespace xdpflow

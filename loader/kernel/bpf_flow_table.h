@@ -1,15 +1,17 @@
-// FlowTable over the real BPF hash map, by fd: the loader's own map or one
-// found through a running instance's program (map id -> fd).
+// FlowTable over the real BPF hash maps (one per address family), by fd: the
+// loader's own maps or those found through a running instance's program
+// (map id -> fd).
 #pragma once
 
 #include "core/flow_table.h"
+#include "kernel/flow_maps.h"
 
 namespace xdpflow {
 
 class BpfFlowTable : public FlowTable {
 public:
-  // Does not take ownership of map_fd.
-  explicit BpfFlowTable(int map_fd);
+  // Does not take ownership of the fds.
+  explicit BpfFlowTable(const FlowMaps &maps);
 
   bool upsert(const xf_flow_key &key, const xf_flow_value &value) override;
   bool remove(const xf_flow_key &key) override;
@@ -22,7 +24,7 @@ public:
       const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) const override;
 
 private:
-  int fd_;
+  FlowMaps maps_;
   std::size_t capacity_;
 };
 

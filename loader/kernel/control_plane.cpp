@@ -54,7 +54,7 @@ constexpr std::uint64_t ms = 1'000'000ull;
 
 struct ControlPlane::Impl {
   Impl(const ControlPlaneConfig &config, FastPath &fast_path)
-      : config(config), fast_path(fast_path), table(fast_path.flows_fd()),
+      : config(config), fast_path(fast_path), table(fast_path.flow_maps()),
         listener(config.ct_rcvbuf_bytes),
         sync(make_sync_config(config), table, resolver, writer, log_line) {
     status.pid = static_cast<__u32>(getpid());

@@ -17,7 +17,10 @@ FastPath::FastPath(const FastPathOptions &options) : max_flows_(options.max_flow
   skel_ = xf_fastpath__open();
   if (!skel_)
     throw SysError(errno, "opening the embedded BPF object");
-  int err = bpf_map__set_max_entries(skel_->maps.xf_flows, 2 * max_flows_);
+  // Both directions of max_flows connections, in either family's map.
+  int err = bpf_map__set_max_entries(skel_->maps.xf_flows4, 2 * max_flows_);
+  if (!err)
+    err = bpf_map__set_max_entries(skel_->maps.xf_flows6, 2 * max_flows_);
   if (!err)
     err = xf_fastpath__load(skel_);
   if (err) {
@@ -35,8 +38,8 @@ FastPath::~FastPath() {
 int FastPath::prog_fd() const {
   return bpf_program__fd(skel_->progs.xdpflow);
 }
-int FastPath::flows_fd() const {
-  return bpf_map__fd(skel_->maps.xf_flows);
+FlowMaps FastPath::flow_maps() const {
+  return FlowMaps{bpf_map__fd(skel_->maps.xf_flows4), bpf_map__fd(skel_->maps.xf_flows6)};
 }
 int FastPath::counters_fd() const {
   return bpf_map__fd(skel_->maps.xf_counters);

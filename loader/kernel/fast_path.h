@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "kernel/flow_maps.h"
 #include "xdpflow/flow.h"
 
 struct xf_fastpath; // generated skeleton (xf_fastpath.skel.h)
@@ -25,7 +26,7 @@ public:
   FastPath &operator=(const FastPath &) = delete;
 
   int prog_fd() const;
-  int flows_fd() const;
+  FlowMaps flow_maps() const; // the flow table: one map per address family
   int counters_fd() const;
   int devmap_fd() const;
   int status_fd() const;

@@ -139,9 +139,11 @@ RunningInstance RunningInstance::find() {
       if (bpf_obj_get_info_by_fd(mfd, &minfo, &mlen))
         throw SysError(errno, "reading map id " + std::to_string(map_ids[i]));
       std::string name = minfo.name;
-      if (name == "xf_flows") {
-        inst.flows_ = std::move(map);
+      if (name == "xf_flows4") {
+        inst.flows4_ = std::move(map);
         inst.capacity_ = minfo.max_entries / 2;
+      } else if (name == "xf_flows6") {
+        inst.flows6_ = std::move(map);
       } else if (name == "xf_counters") {
         inst.counters_ = std::move(map);
       } else if (name == "xf_devmap") {
@@ -150,7 +152,7 @@ RunningInstance RunningInstance::find() {
         inst.status_ = std::move(map);
       }
     }
-    if (!inst.flows_ || !inst.counters_ || !inst.devmap_ || !inst.status_)
+    if (!inst.flows4_ || !inst.flows6_ || !inst.counters_ || !inst.devmap_ || !inst.status_)
       throw RuntimeError("XDP program id " + std::to_string(prog_id) +
                          " is named xdpflow but lacks its maps: a different build or another "
                          "tool's program; remove it with: xdpflow detach --all");
@@ -186,9 +188,10 @@ xf_status RunningInstance::control_plane_status() const {
 
 std::vector<FlowEntry> RunningInstance::flow_entries() const {
   std::vector<FlowEntry> out;
-  BpfFlowTable(flows_.get()).for_each([&](const xf_flow_key &k, const xf_flow_value &v) {
-    out.push_back({k, v});
-  });
+  BpfFlowTable(FlowMaps{flows4_.get(), flows6_.get()})
+      .for_each([&](const xf_flow_key &k, const xf_flow_value &v) {
+        out.push_back({k, v});
+      });
   return out;
 }
 
@@ -204,9 +207,10 @@ StatsSnapshot RunningInstance::stats() const {
     throw SysError(errno, "reading the xf_counters map");
   s.totals = sum_counters(per_cpu);
   std::uint64_t originals = 0;
-  BpfFlowTable(flows_.get()).for_each([&](const xf_flow_key &, const xf_flow_value &v) {
-    originals += v.action.direction == XF_DIR_ORIGINAL;
-  });
+  BpfFlowTable(FlowMaps{flows4_.get(), flows6_.get()})
+      .for_each([&](const xf_flow_key &, const xf_flow_value &v) {
+        originals += v.action.direction == XF_DIR_ORIGINAL;
+      });
   s.flows_offloaded = originals;
   s.flows_capacity = capacity_;
   s.rejected_full = control_plane_status().rejected_full;

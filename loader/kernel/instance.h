@@ -61,7 +61,7 @@ private:
   RunningInstance() = default;
   std::uint32_t prog_id_ = 0;
   std::vector<AttachedInterface> interfaces_;
-  UniqueFd flows_, counters_, devmap_, status_;
+  UniqueFd flows4_, flows6_, counters_, devmap_, status_;
   std::uint64_t capacity_ = 0; // connections
 };
 

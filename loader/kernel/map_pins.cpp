@@ -16,7 +16,8 @@ constexpr long kBpfFsMagic = 0xcafe4a11;
 }
 
 const std::vector<std::string> &MapPins::names() {
-  static const std::vector<std::string> n = {"xf_flows", "xf_counters", "xf_devmap", "xf_status"};
+  static const std::vector<std::string> n = {"xf_flows4", "xf_flows6", "xf_counters", "xf_devmap",
+                                             "xf_status"};
   return n;
 }
 
@@ -29,7 +30,8 @@ MapPins::MapPins(const FastPath &fp, const std::string &dir) {
   if (static_cast<long>(fs.f_type) != kBpfFsMagic)
     throw RuntimeError("--pin " + dir + " is not on a BPF filesystem (mount -t bpf bpf " +
                        "/sys/fs/bpf, then use a directory below it)");
-  const int fds[] = {fp.flows_fd(), fp.counters_fd(), fp.devmap_fd(), fp.status_fd()};
+  const int fds[] = {fp.flow_maps().v4, fp.flow_maps().v6, fp.counters_fd(), fp.devmap_fd(),
+                     fp.status_fd()};
   for (std::size_t i = 0; i < names().size(); i++) {
     std::string path = dir + "/" + names()[i];
     if (bpf_obj_pin(fds[i], path.c_str()) != 0) {

@@ -103,7 +103,7 @@ xf_gw sh -euc '
   kill -TERM $pid; wait $pid
   ls /sys/fs/bpf/xfcli | tr "\n" " " >"$1/pins.stopped"
 ' "$XDPFLOW_BIN" "$XF_GW_DIR"
-[ "$(cat "$XF_GW_DIR/pins.running")" = "xf_counters xf_devmap xf_flows xf_status " ] ||
+[ "$(cat "$XF_GW_DIR/pins.running")" = "xf_counters xf_devmap xf_flows4 xf_flows6 xf_status " ] ||
   xf_fail "pins while running: '$(cat "$XF_GW_DIR/pins.running")'"
 [ -z "$(cat "$XF_GW_DIR/pins.stopped")" ] || xf_fail "pins left after SIGTERM: $(cat "$XF_GW_DIR/pins.stopped")"
 echo "PASS: SIGTERM and kill -9 leave no program, link, lock or pin; detach removes leftovers"

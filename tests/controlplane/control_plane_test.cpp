@@ -114,7 +114,7 @@ protected:
 
   void start_control_plane(ControlPlaneConfig config = {}, std::uint32_t max_flows = 16384) {
     fp = std::make_unique<FastPath>(FastPathOptions{max_flows});
-    table = std::make_unique<BpfFlowTable>(fp->flows_fd());
+    table = std::make_unique<BpfFlowTable>(fp->flow_maps());
     for (auto ifindex : {lan, wan}) {
       fp->add_egress(ifindex);
       LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_DRV_MODE);

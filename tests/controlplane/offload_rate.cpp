@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
     FastPath fp(FastPathOptions{std::max<std::uint32_t>(flows + samples + 1024, 4096)});
     fp.add_egress(lan);
     fp.add_egress(wan);
-    BpfFlowTable table(fp.flows_fd());
+    BpfFlowTable table(fp.flow_maps());
     ControlPlaneConfig config;
     config.interfaces = {{lan, "lan0", true}, {wan, "wan0", true}};
     ControlPlane cp(config, fp);

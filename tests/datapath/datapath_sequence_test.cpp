@@ -38,12 +38,12 @@ protected:
     v.action.nat = XF_NAT_SRC_ADDR | XF_NAT_SRC_PORT;
     IpAddr::parse(kGwWan4)->to_words(v.action.new_src);
     v.action.new_sport = htons(61000);
-    put_flow(fp_->flows_fd(), orig_key_, v);
+    put_flow(fp_->flow_maps(), orig_key_, v);
     v.action.egress_ifindex = dev_->lan;
     v.action.nat = XF_NAT_DST_ADDR | XF_NAT_DST_PORT;
     IpAddr::parse(kClient4)->to_words(v.action.new_dst);
     v.action.new_dport = htons(40000);
-    put_flow(fp_->flows_fd(), reply_key_, v);
+    put_flow(fp_->flow_maps(), reply_key_, v);
   }
 
   Bytes orig_frame(std::size_t payload) const {
@@ -76,10 +76,14 @@ TEST_F(DatapathSequenceTest, MapLayoutsMatchTheSharedStructs) {
     EXPECT_EQ(0, bpf_obj_get_info_by_fd(fd, &info, &len));
     return info;
   };
-  bpf_map_info flows = info_of(fp_->flows_fd());
-  EXPECT_EQ(sizeof(xf_flow_key), flows.key_size);
-  EXPECT_EQ(sizeof(xf_flow_value), flows.value_size);
-  EXPECT_EQ(2u * 1024u, flows.max_entries) << "two entries per connection";
+  bpf_map_info flows4 = info_of(fp_->flow_maps().v4);
+  EXPECT_EQ(sizeof(xf_flow_key4), flows4.key_size);
+  EXPECT_EQ(sizeof(xf_flow_value), flows4.value_size);
+  EXPECT_EQ(2u * 1024u, flows4.max_entries) << "two entries per connection";
+  bpf_map_info flows6 = info_of(fp_->flow_maps().v6);
+  EXPECT_EQ(sizeof(xf_flow_key6), flows6.key_size);
+  EXPECT_EQ(sizeof(xf_flow_value), flows6.value_size);
+  EXPECT_EQ(2u * 1024u, flows6.max_entries) << "two entries per connection, per family";
   bpf_map_info counters = info_of(fp_->counters_fd());
   EXPECT_EQ(sizeof(xf_counters), counters.value_size);
   EXPECT_EQ(static_cast<std::uint32_t>(BPF_MAP_TYPE_PERCPU_ARRAY), counters.type);
@@ -94,7 +98,7 @@ TEST_F(DatapathSequenceTest, CountersAdvanceOverAConnection) {
     Bytes f = orig_frame(10 * i);
     ASSERT_EQ(XDP_REDIRECT, xdp_test_run(fp_->prog_fd(), f, dev_->lan).verdict);
     orig_bytes += f.size();
-    std::uint64_t seen = get_flow(fp_->flows_fd(), orig_key_)->last_seen_ns;
+    std::uint64_t seen = get_flow(fp_->flow_maps(), orig_key_)->last_seen_ns;
     EXPECT_GE(seen, last_orig_seen) << "last_seen never goes back";
     last_orig_seen = seen;
   }
@@ -114,8 +118,8 @@ TEST_F(DatapathSequenceTest, CountersAdvanceOverAConnection) {
   EXPECT_EQ(XDP_PASS, xdp_test_run(fp_->prog_fd(), miss, dev_->lan).verdict);
   EXPECT_EQ(XDP_PASS, xdp_test_run(fp_->prog_fd(), expiring, dev_->lan).verdict);
 
-  auto o = get_flow(fp_->flows_fd(), orig_key_);
-  auto r = get_flow(fp_->flows_fd(), reply_key_);
+  auto o = get_flow(fp_->flow_maps(), orig_key_);
+  auto r = get_flow(fp_->flow_maps(), reply_key_);
   EXPECT_EQ(5u, o->packets);
   EXPECT_EQ(orig_bytes, o->bytes);
   EXPECT_EQ(3u, r->packets);

@@ -86,7 +86,7 @@ protected:
 
   void install(const Fixture &f) {
     for (const FlowSpec &spec : f.flows)
-      put_flow(fast_path_->flows_fd(), key_of(*devices_, spec), value_of(*devices_, spec));
+      put_flow(fast_path_->flow_maps(), key_of(*devices_, spec), value_of(*devices_, spec));
     for (Dev dev : f.devmap)
       fast_path_->add_egress(ifindex(*devices_, dev));
   }
@@ -116,7 +116,7 @@ TEST_P(DatapathTest, Fixture) {
 
   for (std::size_t i = 0; i < f.flows.size(); i++) {
     SCOPED_TRACE("flow entry " + std::to_string(i) + ": " + to_string(f.flows[i].tuple));
-    auto value = get_flow(fast_path_->flows_fd(), key_of(*devices_, f.flows[i]));
+    auto value = get_flow(fast_path_->flow_maps(), key_of(*devices_, f.flows[i]));
     ASSERT_TRUE(value.has_value()) << "the program must not delete entries";
     const xf_flow_value installed = value_of(*devices_, f.flows[i]);
     EXPECT_EQ(0, std::memcmp(&installed.action, &value->action, sizeof(value->action)))

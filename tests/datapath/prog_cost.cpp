@@ -111,9 +111,9 @@ int run(std::uint32_t packets, int cpu) {
   auto server = *IpAddr::parse("198.19.0.2");
   FlowTuple orig{*IpAddr::parse("198.18.0.2"), server, 40000, 53, IPPROTO_UDP};
   FlowTuple nated{*IpAddr::parse("198.19.0.1"), server, 61000, 53, IPPROTO_UDP};
-  put_flow(fp.flows_fd(), make_flow_key(dev.lan, xf_encap{}, orig),
+  put_flow(fp.flow_maps(), make_flow_key(dev.lan, xf_encap{}, orig),
            snat_to(dev.wan, "198.19.0.1", 61000));
-  put_flow(fp.flows_fd(), make_flow_key(dev.lan, xf_encap{}, nated),
+  put_flow(fp.flow_maps(), make_flow_key(dev.lan, xf_encap{}, nated),
            snat_to(dev.wan, "198.18.0.2", 40000));
 
   const Bytes hit = udp_frame(40000, 255), miss = udp_frame(40001, 255);

@@ -43,17 +43,17 @@ xf_counters read_counters(int counters_fd) {
   return sum_counters(per_cpu);
 }
 
-void put_flow(int flows_fd, const xf_flow_key &key, const xf_flow_value &value) {
-  if (bpf_map_update_elem(flows_fd, &key, &value, BPF_ANY) != 0)
-    throw SysError(errno, "inserting a flow into xf_flows");
+void put_flow(const FlowMaps &maps, const xf_flow_key &key, const xf_flow_value &value) {
+  if (int err = maps.update(key, value, BPF_ANY))
+    throw SysError(err, "inserting a flow into the flow maps");
 }
 
-std::optional<xf_flow_value> get_flow(int flows_fd, const xf_flow_key &key) {
+std::optional<xf_flow_value> get_flow(const FlowMaps &maps, const xf_flow_key &key) {
   xf_flow_value value{};
-  if (bpf_map_lookup_elem(flows_fd, &key, &value) != 0) {
-    if (errno == ENOENT)
+  if (int err = maps.lookup(key, value)) {
+    if (err == ENOENT)
       return std::nullopt;
-    throw SysError(errno, "reading a flow from xf_flows");
+    throw SysError(err, "reading a flow from the flow maps");
   }
   return value;
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "kernel/flow_maps.h"
 #include "packet_builder.h"
 #include "xdpflow/flow.h"
 
@@ -25,8 +26,8 @@ XdpRun xdp_test_run(int prog_fd, const Bytes &frame, std::uint32_t ingress_ifind
 // The per-CPU global counters summed over all possible CPUs.
 xf_counters read_counters(int counters_fd);
 
-void put_flow(int flows_fd, const xf_flow_key &key, const xf_flow_value &value);
-std::optional<xf_flow_value> get_flow(int flows_fd, const xf_flow_key &key);
+void put_flow(const FlowMaps &maps, const xf_flow_key &key, const xf_flow_value &value);
+std::optional<xf_flow_value> get_flow(const FlowMaps &maps, const xf_flow_key &key);
 
 // CLOCK_MONOTONIC_COARSE, the clock of bpf_ktime_get_coarse_ns().
 std::uint64_t monotonic_coarse_ns();

@@ -359,7 +359,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   if (c.flow != FlowMode::None && m.reason == XF_SLOW_MAX) {
     installed = c.flow == FlowMode::NearMiss ? near_miss(m.key, c.near_miss_field) : m.key;
     value.action = make_action(c, m);
-    if (bpf_map_update_elem(env->fast_path.flows_fd(), &*installed, &value, BPF_ANY))
+    if (env->fast_path.flow_maps().update(*installed, value, BPF_ANY))
       fail("installing the flow entry: " + std::string(std::strerror(errno)), frame);
   }
   Expectation want = predict(m, installed, value.action);
@@ -407,7 +407,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
 
   if (installed) {
     xf_flow_value after{};
-    if (bpf_map_lookup_elem(env->fast_path.flows_fd(), &*installed, &after))
+    if (env->fast_path.flow_maps().lookup(*installed, after))
       fail("flow entry vanished: " + std::string(std::strerror(errno)), frame);
     bool hit = verdict == XDP_REDIRECT;
     if (after.packets != (hit ? 1u : 0u) || after.bytes != (hit ? frame.size() : 0u) ||
@@ -415,7 +415,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
       fail("flow entry packets/bytes/last_seen wrong after " +
                std::string(hit ? "a hit" : "no hit"),
            frame, &out);
-    if (bpf_map_delete_elem(env->fast_path.flows_fd(), &*installed))
+    if (env->fast_path.flow_maps().remove(*installed))
       fail("removing the flow entry: " + std::string(std::strerror(errno)), frame);
   }
   env->execs++;

@@ -1,0 +1,114 @@
+#include "kernel/flow_maps.h"
+
+#include <bpf/bpf.h>
+#include <cerrno>
+#include <string>
+
+#include "core/error.h"
+#include "core/map_key.h"
+
+namespace xdpflow {
+namespace {
+
+int result(int rc) {
+  return rc == 0 ? 0 : errno;
+}
+
+// One batch read of a map with key type K, converted to xf_flow_key.
+template <typename K>
+int read_batch(int fd, FlowMapCursor &cursor, std::size_t max, std::vector<xf_flow_key> &keys,
+               std::vector<xf_flow_value> &values) {
+  std::vector<K> map_keys(max);
+  std::vector<xf_flow_value> map_values(max);
+  __u32 out_token = 0;
+  __u32 count = static_cast<__u32>(max);
+  int rc = bpf_map_lookup_batch(fd, cursor.started ? &cursor.token : nullptr, &out_token,
+                                map_keys.data(), map_values.data(), &count, nullptr);
+  int err = rc ? errno : 0;
+  for (__u32 i = 0; i < count; i++) {
+    keys.push_back(from_map_key(map_keys[i]));
+    values.push_back(map_values[i]);
+  }
+  cursor.started = true;
+  cursor.token = out_token;
+  return err;
+}
+
+} // namespace
+
+int FlowMaps::update(const xf_flow_key &key, const xf_flow_value &value, __u64 flags) const {
+  if (key.family == XF_FAMILY_IPV4) {
+    xf_flow_key4 k = to_map_key4(key);
+    return result(bpf_map_update_elem(v4, &k, &value, flags));
+  }
+  xf_flow_key6 k = to_map_key6(key);
+  return result(bpf_map_update_elem(v6, &k, &value, flags));
+}
+
+int FlowMaps::lookup(const xf_flow_key &key, xf_flow_value &value) const {
+  if (key.family == XF_FAMILY_IPV4) {
+    xf_flow_key4 k = to_map_key4(key);
+    return result(bpf_map_lookup_elem(v4, &k, &value));
+  }
+  xf_flow_key6 k = to_map_key6(key);
+  return result(bpf_map_lookup_elem(v6, &k, &value));
+}
+
+int FlowMaps::remove(const xf_flow_key &key) const {
+  if (key.family == XF_FAMILY_IPV4) {
+    xf_flow_key4 k = to_map_key4(key);
+    return result(bpf_map_delete_elem(v4, &k));
+  }
+  xf_flow_key6 k = to_map_key6(key);
+  return result(bpf_map_delete_elem(v6, &k));
+}
+
+int FlowMaps::update_batch(const std::vector<xf_flow_key> &keys,
+                           const std::vector<xf_flow_value> &values) const {
+  std::vector<xf_flow_key4> keys4;
+  std::vector<xf_flow_key6> keys6;
+  std::vector<xf_flow_value> values4, values6;
+  for (std::size_t i = 0; i < keys.size() && i < values.size(); i++) {
+    if (keys[i].family == XF_FAMILY_IPV4) {
+      keys4.push_back(to_map_key4(keys[i]));
+      values4.push_back(values[i]);
+    } else {
+      keys6.push_back(to_map_key6(keys[i]));
+      values6.push_back(values[i]);
+    }
+  }
+  if (!keys4.empty()) {
+    __u32 count = static_cast<__u32>(keys4.size());
+    if (bpf_map_update_batch(v4, keys4.data(), values4.data(), &count, nullptr))
+      return errno;
+  }
+  if (!keys6.empty()) {
+    __u32 count = static_cast<__u32>(keys6.size());
+    if (bpf_map_update_batch(v6, keys6.data(), values6.data(), &count, nullptr))
+      return errno;
+  }
+  return 0;
+}
+
+bool FlowMaps::read_chunk(FlowMapCursor &cursor, std::size_t max, std::vector<xf_flow_key> &keys,
+                          std::vector<xf_flow_value> &values) const {
+  keys.clear();
+  values.clear();
+  while (cursor.part < 2) {
+    int err = cursor.part == 0 ? read_batch<xf_flow_key4>(v4, cursor, max, keys, values)
+                               : read_batch<xf_flow_key6>(v6, cursor, max, keys, values);
+    if (err == 0)
+      return true;
+    if (err != ENOENT) // ENOENT: this map's walk is complete
+      throw SysError(err, std::string("reading the IPv") + (cursor.part == 0 ? "4" : "6") +
+                              " flow map in batches");
+    cursor.part++;
+    cursor.started = false;
+    if (!keys.empty())
+      return true;
+  }
+  cursor = FlowMapCursor{};
+  return false;
+}
+
+} // namespace xdpflow

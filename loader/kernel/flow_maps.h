@@ -1,0 +1,39 @@
+// The flow table's two BPF hash maps (IPv4 and IPv6 keys, flow.h) addressed
+// with the loader's xf_flow_key: every call converts to the map's compact key
+// and picks the map by key.family. Thin: one bpf() call per operation, errno
+// returned as is for the caller to judge (ENOENT, E2BIG...).
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "xdpflow/flow.h"
+
+namespace xdpflow {
+
+// Where a walk over both maps stands: the IPv4 map first, then IPv6.
+struct FlowMapCursor {
+  int part = 0;         // 0: IPv4 map, 1: IPv6 map, 2: done
+  bool started = false; // within part: token is valid
+  __u32 token = 0;      // the hash map's batch token (a bucket index)
+};
+
+struct FlowMaps {
+  int v4 = -1, v6 = -1; // not owned
+
+  // 0 or the errno of the failed bpf() call.
+  int update(const xf_flow_key &key, const xf_flow_value &value, __u64 flags) const;
+  int lookup(const xf_flow_key &key, xf_flow_value &value) const;
+  int remove(const xf_flow_key &key) const;
+  // Many entries in one call per map (BPF_MAP_UPDATE_BATCH); 0 or errno.
+  int update_batch(const std::vector<xf_flow_key> &keys,
+                   const std::vector<xf_flow_value> &values) const;
+
+  // Appends up to max entries of the walk to keys/values (cleared first).
+  // Returns false once the walk is complete (cursor reset); throws SysError
+  // on a failed read.
+  bool read_chunk(FlowMapCursor &cursor, std::size_t max, std::vector<xf_flow_key> &keys,
+                  std::vector<xf_flow_value> &values) const;
+};
+
+} // namespace xdpflow
