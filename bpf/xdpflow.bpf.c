@@ -51,6 +51,12 @@ struct {
 	__uint(max_entries, 1);
 } xf_status SEC(".maps");
 
+/* CLOCK_MONOTONIC ns as the control plane last published it (every loop
+ * iteration, so at most about 100 ms old): the hit's timestamp without a
+ * helper call (bpf_ktime_get_coarse_ns() and its return cost 2 % of the
+ * forwarding time, perf). */
+volatile __u64 xf_clock_ns = 0;
+
 static __always_inline int xf_pass(struct xf_counters *c, int reason)
 {
 	if ((unsigned int)reason < XF_SLOW_MAX)
@@ -125,7 +131,7 @@ int xdpflow(struct xdp_md *ctx)
 	 * uses them for. */
 	flow->packets++;
 	flow->bytes += frame_len;
-	flow->last_seen_ns = bpf_ktime_get_coarse_ns();
+	flow->last_seen_ns = xf_clock_ns;
 	c->fast_packets++;
 	c->fast_bytes += frame_len;
 	return XDP_REDIRECT;

@@ -153,7 +153,8 @@ struct xf_flow_value {
 	struct xf_flow_action action;
 	__u64 packets;	    /* fast-path packets, updated atomically */
 	__u64 bytes;	    /* fast-path bytes (whole frames as received) */
-	__u64 last_seen_ns; /* CLOCK_MONOTONIC_COARSE of the last hit */
+	__u64 last_seen_ns; /* clock of the last hit: CLOCK_MONOTONIC as the
+			     * control plane publishes it (xf_clock_ns) */
 	__u32 generation;   /* control-plane stamp for resync sweeps */
 	__u32 pad;	    /* must be zero */
 };

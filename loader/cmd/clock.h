@@ -1,5 +1,6 @@
-// The clocks the kernel side stamps with: xf_status uses CLOCK_MONOTONIC,
-// the data path's last_seen_ns bpf_ktime_get_coarse_ns (MONOTONIC_COARSE).
+// The clock the kernel side stamps with: xf_status and the data path's
+// last_seen_ns (the control plane publishes it to the program) both use
+// CLOCK_MONOTONIC.
 #pragma once
 
 #include <cstdint>

@@ -25,7 +25,7 @@ void run_flows(const FlowsFlags &f) {
                 : f.sort == "idle" ? FlowSort::Idle
                                    : FlowSort::Packets;
   sort_connections(conns, by, f.top);
-  auto now = now_ns(CLOCK_MONOTONIC_COARSE);
+  auto now = now_ns(CLOCK_MONOTONIC);
   auto names = [](std::uint32_t ifindex) { return ifname_of(ifindex); };
   std::fputs((f.json ? flows_json(conns, names, now) : flows_table(conns, names, now)).c_str(),
              stdout);

@@ -54,7 +54,7 @@ void sort_connections(std::vector<Connection> &conns, FlowSort by, std::size_t t
 
 using IfName = std::function<std::string(std::uint32_t ifindex)>;
 
-// now_ns: CLOCK_MONOTONIC_COARSE, the data path's clock for last_seen_ns.
+// now_ns: CLOCK_MONOTONIC, the clock of last_seen_ns.
 std::string flows_table(const std::vector<Connection> &conns, const IfName &ifname,
                         std::uint64_t now_ns);
 std::string flows_json(const std::vector<Connection> &conns, const IfName &ifname,

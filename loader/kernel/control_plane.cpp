@@ -166,6 +166,7 @@ struct ControlPlane::Impl {
       log_line("warning: net.netfilter.nf_conntrack_events is 0 in this namespace: no conntrack "
                "events, so only flows present at start are offloaded");
     refresh_timeouts();
+    fast_path.publish_clock(monotonic_ns());
     // The listener joined its groups in the constructor: events from now on
     // are queued, so nothing falls between the dump and the event stream.
     resync();
@@ -185,6 +186,9 @@ struct ControlPlane::Impl {
       if (n < 0 && errno != EINTR)
         throw SysError(errno, "waiting for netlink events");
       std::uint64_t now = monotonic_ns();
+      // The data path stamps hits with this (flow.h last_seen_ns): at most
+      // one poll timeout (100 ms) old.
+      fast_path.publish_clock(now);
 
       if (fds[1].revents & POLLIN) {
         if (resolver.process_events()) {

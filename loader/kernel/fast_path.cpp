@@ -51,6 +51,10 @@ int FastPath::status_fd() const {
   return bpf_map__fd(skel_->maps.xf_status);
 }
 
+void FastPath::publish_clock(std::uint64_t now_ns) {
+  __atomic_store_n(&skel_->bss->xf_clock_ns, now_ns, __ATOMIC_RELAXED);
+}
+
 void FastPath::add_egress(std::uint32_t ifindex) {
   bpf_devmap_val val{};
   val.ifindex = ifindex;

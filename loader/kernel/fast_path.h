@@ -32,6 +32,10 @@ public:
   int status_fd() const;
   std::uint32_t max_flows() const { return max_flows_; }
 
+  // Publishes CLOCK_MONOTONIC ns to the data path, which stamps every hit's
+  // last_seen_ns with it (no syscall: the program's .bss is mapped).
+  void publish_clock(std::uint64_t now_ns);
+
   // Makes ifindex a redirect target (devmap entry); throws on failure.
   void add_egress(std::uint32_t ifindex);
   void remove_egress(std::uint32_t ifindex);

@@ -96,9 +96,12 @@ TEST_F(DatapathSequenceTest, CountersAdvanceOverAConnection) {
   std::uint64_t orig_bytes = 0, reply_bytes = 0, last_orig_seen = 0;
   for (std::size_t i = 0; i < 5; i++) {
     Bytes f = orig_frame(10 * i);
+    const std::uint64_t clock = monotonic_ns();
+    fp_->publish_clock(clock);
     ASSERT_EQ(XDP_REDIRECT, xdp_test_run(fp_->prog_fd(), f, dev_->lan).verdict);
     orig_bytes += f.size();
     std::uint64_t seen = get_flow(fp_->flow_maps(), orig_key_)->last_seen_ns;
+    EXPECT_EQ(clock, seen) << "each hit stamped with the clock published before it";
     EXPECT_GE(seen, last_orig_seen) << "last_seen never goes back";
     last_orig_seen = seen;
   }

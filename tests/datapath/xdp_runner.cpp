@@ -58,9 +58,9 @@ std::optional<xf_flow_value> get_flow(const FlowMaps &maps, const xf_flow_key &k
   return value;
 }
 
-std::uint64_t monotonic_coarse_ns() {
+std::uint64_t monotonic_ns() {
   timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull +
          static_cast<std::uint64_t>(ts.tv_nsec);
 }

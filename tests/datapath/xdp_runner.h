@@ -29,7 +29,7 @@ xf_counters read_counters(int counters_fd);
 void put_flow(const FlowMaps &maps, const xf_flow_key &key, const xf_flow_value &value);
 std::optional<xf_flow_value> get_flow(const FlowMaps &maps, const xf_flow_key &key);
 
-// CLOCK_MONOTONIC_COARSE, the clock of bpf_ktime_get_coarse_ns().
-std::uint64_t monotonic_coarse_ns();
+// CLOCK_MONOTONIC in ns, the clock the control plane publishes to the program.
+std::uint64_t monotonic_ns();
 
 } // namespace xdpflow::testing
