@@ -74,9 +74,6 @@ int xdpflow(struct xdp_md *ctx)
 	__u64 frame_len = ctx->data_end - ctx->data;
 	int reason;
 
-	/* All of it: the union's IPv6 key is the map key for IPv6, bytes the
-	 * IPv4 parse leaves alone included. */
-	__builtin_memset(&p, 0, sizeof(p));
 	c = bpf_map_lookup_elem(&xf_counters, &zero);
 	if (!c)
 		return XDP_PASS;
