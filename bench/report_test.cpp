@@ -64,6 +64,20 @@ TEST(BenchReport, RatiosAreMediansOfSameRoundRatios) {
   EXPECT_NE(r.markdown().find("4.00 x"), std::string::npos);
 }
 
+TEST(BenchReport, KernelTargetShowsTheBareForwardersBound) {
+  // Kernel 1.0, bare 4.8, xdpflow 4.2 in one round: xdpflow misses 5 x,
+  // and the report says that the bare forwarder itself only reaches 4.8 x.
+  Report r;
+  r.add(fwd("kernel", 1, 1.0));
+  r.add(fwd("bare", 1, 4.8));
+  r.add(fwd("xdpflow", 1, 4.2, "\tvs_kernel=kernel\tvs_bare=bare\ttarget_kernel=5"));
+  auto t = r.targets();
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_FALSE(t[0].met);
+  EXPECT_EQ(t[0].bound, "bare / kernel: 4.80 x");
+  EXPECT_NE(r.markdown().find("| bare / kernel: 4.80 x |"), std::string::npos);
+}
+
 TEST(BenchReport, RatioNeedsTheBaselineInTheSameRound) {
   Report r;
   r.add(fwd("bare", 1, 5.0));
