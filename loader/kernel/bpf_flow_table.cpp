@@ -29,6 +29,16 @@ bool BpfFlowTable::upsert(const xf_flow_key &key, const xf_flow_value &value) {
   throw SysError(errno, "updating the flow table");
 }
 
+FlowTable::Insert BpfFlowTable::insert(const xf_flow_key &key, const xf_flow_value &value) {
+  if (bpf_map_update_elem(fd_, &key, &value, BPF_NOEXIST) == 0)
+    return Insert::Inserted;
+  if (errno == EEXIST) // checked before the allocation: a full table still says so
+    return Insert::Exists;
+  if (errno == E2BIG || errno == ENOMEM)
+    return Insert::Full;
+  throw SysError(errno, "inserting into the flow table");
+}
+
 bool BpfFlowTable::remove(const xf_flow_key &key) {
   if (bpf_map_delete_elem(fd_, &key) == 0)
     return true;
@@ -77,15 +87,18 @@ bool BpfFlowTable::for_each_chunk(
   // The hash map's batch token is a bucket index: resuming from it later is
   // what the kernel's own batch walk does between calls.
   __u32 chunk = static_cast<__u32>(std::min<std::size_t>(std::max<std::size_t>(max, 64), 65536));
-  std::vector<xf_flow_key> keys(chunk);
-  std::vector<xf_flow_value> values(chunk);
+  if (chunk_keys_.size() < chunk) {
+    chunk_keys_.resize(chunk);
+    chunk_values_.resize(chunk);
+  }
   xf_flow_key out_batch{};
   __u32 count = chunk;
   int err = bpf_map_lookup_batch(fd_, cursor.started ? &cursor.token : nullptr, &out_batch,
-                                 keys.data(), values.data(), &count, nullptr);
+                                 chunk_keys_.data(), chunk_values_.data(), &count, nullptr);
   int saved = errno;
+  // Read first, visited after: the visitor may change the map.
   for (__u32 i = 0; i < count; i++)
-    visit(keys[i], values[i]);
+    visit(chunk_keys_[i], chunk_values_[i]);
   if (err) {
     if (saved == ENOENT) { // the walk is complete
       cursor = Cursor{};

@@ -2,6 +2,8 @@
 // found through a running instance's program (map id -> fd).
 #pragma once
 
+#include <vector>
+
 #include "core/flow_table.h"
 
 namespace xdpflow {
@@ -12,6 +14,7 @@ public:
   explicit BpfFlowTable(int map_fd);
 
   bool upsert(const xf_flow_key &key, const xf_flow_value &value) override;
+  Insert insert(const xf_flow_key &key, const xf_flow_value &value) override;
   bool remove(const xf_flow_key &key) override;
   std::optional<xf_flow_value> lookup(const xf_flow_key &key) const override;
   void for_each(
@@ -24,6 +27,10 @@ public:
 private:
   int fd_;
   std::size_t capacity_;
+  // for_each_chunk's buffers, kept between calls: a keepalive pass reads
+  // hundreds of chunks.
+  mutable std::vector<xf_flow_key> chunk_keys_;
+  mutable std::vector<xf_flow_value> chunk_values_;
 };
 
 } // namespace xdpflow

@@ -111,7 +111,7 @@ void check_table(const FakeTable &table, const FlowSync &sync, const char *when)
   for (const auto &[k, v] : table.entries) {
     if (v.action.egress_ifindex != 2 && v.action.egress_ifindex != 3)
       fail(std::string(when) + ": entry redirects to a non-attached interface");
-    if (k.pad || v.pad)
+    if (k.pad)
       fail(std::string(when) + ": padding not zero");
   }
 }
