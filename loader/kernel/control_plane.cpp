@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <malloc.h>
 #include <memory>
 #include <net/if.h>
 #include <optional>
@@ -96,8 +97,12 @@ struct ControlPlane::Impl {
     listener.dump([this](const CtParseResult &r) { on_ct_message(r); });
     std::size_t swept = sync.end_resync();
     if (swept)
-      log_line("resync removed " + std::to_string(swept) + " stale flow entries");
+      log_line("resync removed the entries of " + std::to_string(swept) +
+               " connections conntrack no longer has");
     writer.flush();
+    // The resync's transient memory (8 bytes per connection, the dump's
+    // parsing) goes back to the system rather than staying at its peak.
+    malloc_trim(0);
   }
 
   // Reads the namespace's conntrack timeouts; returns how often keepalive
@@ -204,7 +209,7 @@ struct ControlPlane::Impl {
         pass_period = refresh_timeouts();
         pass_started = now;
         pass_busy_ns = 0;
-        sync.keepalive_begin();
+        sync.keepalive_begin(now);
         cursor = FlowTable::Cursor{};
         in_pass = true;
       }
@@ -214,7 +219,7 @@ struct ControlPlane::Impl {
             cursor, keepalive_chunk,
             [this](const xf_flow_key &k, const xf_flow_value &v) { sync.keepalive_visit(k, v); });
         if (!more)
-          sync.keepalive_finish(monotonic_ns());
+          sync.keepalive_finish();
         pass_busy_ns += monotonic_ns() - t0;
         if (!more) {
           in_pass = false;
@@ -232,10 +237,14 @@ struct ControlPlane::Impl {
       }
       // Flows that left the table idle come back only through what conntrack
       // tells: established TCP/UDP streams send no event when their packets
-      // (on the kernel path now) push the timeout back, so look at a dump.
+      // (on the kernel path now) push the timeout back, so look at a dump
+      // (for the idle ones only: no table access for the others).
       if (now >= next_idle_check) {
         if (sync.stats().flows_idle)
-          listener.dump([this](const CtParseResult &r) { on_ct_message(r); });
+          listener.dump([this](const CtParseResult &r) {
+            if (r.status == CtParseStatus::Ok)
+              sync.recheck_idle(r.event, monotonic_ns());
+          });
         next_idle_check = now + 10'000 * ms;
       }
       writer.flush();
