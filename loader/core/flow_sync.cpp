@@ -157,7 +157,7 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
   // Only established TCP is offloaded, so one idle or in the table is
   // ESTABLISHED.
   std::optional<std::uint8_t> tcp_state = ev.tcp_state;
-  std::optional<xf_flow_value> in_table; // its original entry, when read to learn that
+  std::optional<KnownEntry> in_table; // its original entry, when read to learn that
   std::optional<xf_flow_key> okey;
   if (!tcp_state && ev.orig.proto == IPPROTO_TCP) {
     if (pit != pending_.end())
@@ -165,11 +165,11 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
     else if (idle)
       tcp_state = TCP_CONNTRACK_ESTABLISHED;
     else if ((okey = original_key(ev.orig))) {
-      in_table = table_.lookup(*okey);
-      if (in_table && owned(*in_table, XF_DIR_ORIGINAL, ev.id))
+      auto v = table_.lookup(*okey);
+      if (v && owned(*v, XF_DIR_ORIGINAL, ev.id)) {
         tcp_state = TCP_CONNTRACK_ESTABLISHED;
-      else
-        in_table.reset();
+        in_table = KnownEntry{*okey, *v};
+      }
     }
   }
   const char *why = nullptr;
@@ -218,7 +218,11 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
     logv("active again " + to_string(ev.orig));
     idle_.erase(hash);
   }
-  return place(ev.orig, conn, now_ns, in_table);
+  // An update (an event or a resync's dump entry) is mostly about a
+  // connection already offloaded: our own BE_LIBERAL and timeout refreshes
+  // come back as updates. A new one, or the first dump, inserts directly.
+  bool likely_in_table = ev.type == CtEventType::Update && stats_.flows_offloaded > 0;
+  return place(ev.orig, conn, now_ns, in_table, likely_in_table);
 }
 
 SyncOutcome FlowSync::recheck_idle(const CtEvent &ev, std::uint64_t now_ns) {
@@ -325,7 +329,7 @@ void FlowSync::evict(const xf_flow_key &key, const xf_flow_value &value) {
 }
 
 SyncOutcome FlowSync::place(const FlowTuple &orig, const Pending &conn, std::uint64_t now_ns,
-                            const std::optional<xf_flow_value> &existing_orig) {
+                            const std::optional<KnownEntry> &existing_orig, bool likely_in_table) {
   // A packet leaving in one direction looks like the other direction's tuple
   // reversed: conntrack's reply tuple is what the reply looks like on the
   // wire, so the original direction leaves as reversed(reply).
@@ -352,7 +356,7 @@ SyncOutcome FlowSync::place(const FlowTuple &orig, const Pending &conn, std::uin
   }
 
   FlowEntries e = make_flow_entries(orig, conn.reply, *eg_orig, *eg_reply);
-  SyncOutcome o = write_entries(e, conn.ct_id, now_ns, existing_orig);
+  SyncOutcome o = write_entries(e, conn.ct_id, now_ns, existing_orig, likely_in_table);
   if (o == SyncOutcome::RejectedFull)
     return reject_full(orig, conn);
   if (!pending_.empty())
@@ -429,7 +433,8 @@ bool FlowSync::rewrite(const xf_flow_key &key, xf_flow_value value, const xf_flo
 // Makes the table hold exactly e for the connection: Offloaded (new),
 // Updated, Unchanged or RejectedFull (nothing of it left in the table).
 SyncOutcome FlowSync::write_entries(const FlowEntries &e, std::uint32_t ct_id, std::uint64_t now_ns,
-                                    const std::optional<xf_flow_value> &existing_orig) {
+                                    const std::optional<KnownEntry> &existing_orig,
+                                    bool likely_in_table) {
   const xf_flow_key &k0 = e.keys[XF_DIR_ORIGINAL], &k1 = e.keys[XF_DIR_REPLY];
   xf_flow_value v[2]{};
   for (int d = 0; d < 2; d++) {
@@ -441,9 +446,10 @@ SyncOutcome FlowSync::write_entries(const FlowEntries &e, std::uint32_t ct_id, s
 
   bool counted = false; // the connection already had its pair in the table
   bool changed = false;
-  Claim c0 = existing_orig && owned(*existing_orig, XF_DIR_ORIGINAL, ct_id)
-                 ? Claim{Claim::Own, *existing_orig}
-                 : claim(k0, v[0], false);
+  Claim c0 = existing_orig && same_key(existing_orig->key, k0) &&
+                     owned(existing_orig->value, XF_DIR_ORIGINAL, ct_id)
+                 ? Claim{Claim::Own, existing_orig->value}
+                 : claim(k0, v[0], likely_in_table);
   if (c0.kind == Claim::Full)
     return SyncOutcome::RejectedFull;
   std::optional<xf_flow_key> old_k1;
@@ -503,21 +509,30 @@ void FlowSync::walk(const std::function<void(const xf_flow_key &, const xf_flow_
   }
 }
 
+// Each entry's action says where its packets leave: an entry whose egress
+// still resolves the same costs no syscall, so a route or neighbour change
+// costs a walk of the table plus the connections it really moves.
 void FlowSync::reresolve_all(std::uint64_t now_ns) {
   walk([&](const xf_flow_key &key, const xf_flow_value &value) {
-    if (value.action.direction != XF_DIR_ORIGINAL)
-      return; // its connection is handled at its original entry
-    // The chunk may hold a copy of an entry this walk has already moved or
-    // removed: act on the table's.
-    auto current = table_.lookup(key);
-    if (!current || !same_action(current->action, value.action))
+    const xf_flow_action &a = value.action;
+    auto eg = egress_.resolve(translated_tuple(key, a));
+    if (allowed(eg) && eg->ifindex == a.egress_ifindex && eg->mtu == a.mtu &&
+        std::memcmp(eg->src_mac.data(), a.src_mac, 6) == 0 &&
+        std::memcmp(eg->dst_mac.data(), a.dst_mac, 6) == 0 &&
+        std::memcmp(&eg->encap, &a.encap, sizeof(xf_encap)) == 0)
       return;
+    // Its connection is placed anew, from the table's current original
+    // entry (the chunk may hold a copy of one this walk already changed).
+    xf_flow_key okey = a.direction == XF_DIR_ORIGINAL ? key : partner_key(key, a);
+    auto current = table_.lookup(okey);
+    if (!current || current->action.direction != XF_DIR_ORIGINAL)
+      return; // an entry without its original: the next resync sweeps it
     Pending conn;
-    conn.reply = reply_tuple(key, value.action);
-    conn.ct_id = value.ct_id;
-    if (key.proto == IPPROTO_TCP)
+    conn.reply = reply_tuple(okey, current->action);
+    conn.ct_id = current->ct_id;
+    if (okey.proto == IPPROTO_TCP)
       conn.tcp_state = TCP_CONNTRACK_ESTABLISHED;
-    place(tuple_of(key), conn, now_ns, current);
+    place(tuple_of(okey), conn, now_ns, KnownEntry{okey, *current});
   });
   retry_pending(now_ns);
 }

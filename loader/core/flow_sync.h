@@ -144,13 +144,22 @@ private:
   };
   using PendingMap = std::unordered_map<FlowTuple, Pending, FlowTupleHash>;
 
+  // An entry the caller has just read.
+  struct KnownEntry {
+    xf_flow_key key;
+    xf_flow_value value;
+  };
   // The offload decision for one offloadable connection: resolve, then
   // write its entries or record it as pending. existing_orig: its
-  // original-direction entry when the caller has just read it.
+  // original-direction entry when the caller has just read it (used only if
+  // the key is still the one to write).
+  // likely_in_table: look its original entry up before trying to insert
+  // (an update of an offloaded connection: one syscall less).
   SyncOutcome place(const FlowTuple &orig, const Pending &conn, std::uint64_t now_ns,
-                    const std::optional<xf_flow_value> &existing_orig = std::nullopt);
+                    const std::optional<KnownEntry> &existing_orig = std::nullopt,
+                    bool likely_in_table = false);
   SyncOutcome write_entries(const FlowEntries &e, std::uint32_t ct_id, std::uint64_t now_ns,
-                            const std::optional<xf_flow_value> &existing_orig);
+                            const std::optional<KnownEntry> &existing_orig, bool likely_in_table);
   struct Claim {
     enum Kind { Fresh, Own, Full } kind;
     xf_flow_value old; // with Own

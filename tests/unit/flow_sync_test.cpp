@@ -465,5 +465,27 @@ TEST_F(FlowSyncTest, ResyncForgetsUnconfirmedRecordsAndLoneEntries) {
   EXPECT_NO_THROW(entry(LAN, snat_orig));
 }
 
+// A re-resolve looks at each entry's own egress: a change on the client's
+// side (the reply's egress, and the original direction's ingress) moves the
+// original entry and rewrites the reply entry, counters kept where the key
+// stays.
+TEST_F(FlowSyncTest, ReresolveFollowsTheReplysEgressToo) {
+  config.redirect_ifindexes.insert(4);
+  ASSERT_EQ(handle(CtMsg::flow(snat_orig, snat_reply)), SyncOutcome::Offloaded);
+  table.entries[key_of(WAN, snat_reply)].packets = 7;
+  eg.routes["198.18.1.2"].dst_mac[5] = 0x66;
+  sync().reresolve_all(2 * SEC);
+  EXPECT_EQ(entry(WAN, snat_reply).action.dst_mac[5], 0x66);
+  EXPECT_EQ(entry(WAN, snat_reply).packets, 7u);
+  EXPECT_EQ(entry(LAN, snat_orig).action.dst_mac[5], 0x03) << "the other direction untouched";
+  eg.routes["198.18.1.2"].ifindex = 4; // the client moved behind interface 4
+  sync().reresolve_all(3 * SEC);
+  EXPECT_EQ(table.entries.size(), 2u);
+  EXPECT_EQ(entry(4, snat_orig).action.egress_ifindex, WAN);
+  EXPECT_EQ(entry(WAN, snat_reply).action.egress_ifindex, 4u);
+  EXPECT_EQ(sync().stats().flows_offloaded, 1u);
+  EXPECT_EQ(sync().stats().offloads_total, 1u) << "moved, not offloaded anew";
+}
+
 } // namespace
 } // namespace xdpflow
