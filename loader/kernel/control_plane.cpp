@@ -91,10 +91,22 @@ struct ControlPlane::Impl {
     }
   }
 
+  // A full conntrack dump. Conntrack updates (BE_LIBERAL of what it
+  // offloads) go out as it goes: queued until its end, a million-entry dump
+  // would leave the writer's queue at its peak size for good.
+  void dump(const std::function<void(const CtParseResult &)> &handle) {
+    std::size_t handled = 0;
+    listener.dump([&](const CtParseResult &r) {
+      handle(r);
+      if (++handled % 4096 == 0)
+        writer.flush();
+    });
+  }
+
   // Full dump, then sweep what it did not confirm.
   void resync() {
     sync.begin_resync();
-    listener.dump([this](const CtParseResult &r) { on_ct_message(r); });
+    dump([this](const CtParseResult &r) { on_ct_message(r); });
     std::size_t swept = sync.end_resync();
     if (swept)
       log_line("resync removed the entries of " + std::to_string(swept) +
@@ -241,7 +253,7 @@ struct ControlPlane::Impl {
       // (for the idle ones only: no table access for the others).
       if (now >= next_idle_check) {
         if (sync.stats().flows_idle)
-          listener.dump([this](const CtParseResult &r) {
+          dump([this](const CtParseResult &r) {
             if (r.status == CtParseStatus::Ok)
               sync.recheck_idle(r.event, monotonic_ns());
           });
