@@ -151,12 +151,14 @@ XF_STATIC_ASSERT(XF_OFFSETOF(struct xf_flow_action, new_src) == 28, "xf_flow_act
 /* Flow table value: the action, then counters the data path updates. */
 struct xf_flow_value {
 	struct xf_flow_action action;
-	__u64 packets;	    /* fast-path packets, updated atomically */
+	__u64 packets;	    /* fast-path packets (plain increments, see bpf) */
 	__u64 bytes;	    /* fast-path bytes (whole frames as received) */
 	__u64 last_seen_ns; /* clock of the last hit: CLOCK_MONOTONIC as the
 			     * control plane publishes it (xf_clock_ns) */
 	__u32 generation;   /* control-plane stamp for resync sweeps */
-	__u32 pad;	    /* must be zero */
+	__u32 ct_id;	    /* owning conntrack entry's CTA_ID, host order:
+			     * the table is the control plane's state, so an
+			     * entry says which connection it belongs to */
 };
 XF_STATIC_ASSERT(sizeof(struct xf_flow_value) == 96, "xf_flow_value layout");
 XF_STATIC_ASSERT(XF_OFFSETOF(struct xf_flow_value, packets) == 64, "xf_flow_value.packets");

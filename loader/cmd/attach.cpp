@@ -273,7 +273,8 @@ void register_attach(CLI::App &app) {
       ->check(CLI::IsMember({"auto", "hw", "native", "generic"}))
       ->type_name("MODE")
       ->default_str("auto");
-  sub->add_option("--max-flows", flags->max_flows, "Connections the flow table holds")
+  sub->add_option("--max-flows", flags->max_flows,
+                  "Connections the flow table holds, per address family")
       ->check(CLI::Range(1u, 1u << 24))
       ->type_name("N")
       ->default_str(std::to_string(XF_DEFAULT_MAX_FLOWS));

@@ -5,7 +5,6 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
 #include <netinet/in.h>
-#include <string_view>
 #include <vector>
 
 namespace xdpflow {
@@ -56,36 +55,30 @@ const char *why_not_offloadable(const CtEvent &ev, const FlowSyncConfig &config)
 
 namespace {
 
-xf_flow_action make_action(const FlowTuple &in, const FlowTuple &out, const Egress &eg,
-                           std::uint8_t direction) {
-  xf_flow_action a{};
-  a.egress_ifindex = eg.ifindex;
-  a.mtu = eg.mtu;
-  a.direction = direction;
-  a.encap = eg.encap;
-  std::memcpy(a.src_mac, eg.src_mac.data(), 6);
-  std::memcpy(a.dst_mac, eg.dst_mac.data(), 6);
-  if (out.src != in.src) {
-    a.nat |= XF_NAT_SRC_ADDR;
-    out.src.to_words(a.new_src);
-  }
-  if (out.dst != in.dst) {
-    a.nat |= XF_NAT_DST_ADDR;
-    out.dst.to_words(a.new_dst);
-  }
-  if (out.sport != in.sport) {
-    a.nat |= XF_NAT_SRC_PORT;
-    a.new_sport = htons(out.sport);
-  }
-  if (out.dport != in.dport) {
-    a.nat |= XF_NAT_DST_PORT;
-    a.new_dport = htons(out.dport);
-  }
-  return a;
+constexpr std::uint64_t sec_ns = 1'000'000'000ull;
+// Conntrack counts in seconds and both clocks are coarse: a pushed-back
+// timeout means renewed activity only beyond this.
+constexpr std::uint64_t idle_slack_sec = 3;
+// The data path stamps hits with the CLOCK_MONOTONIC the control plane
+// publishes, which it does at every pass start too, so a hit after a pass
+// start is never stamped before it; a hit this close before one counts in
+// both windows (at worst one extra refresh), never in neither.
+constexpr std::uint64_t coarse_slack_ns = 20'000'000ull;
+
+// Conntrack ids tell entries with the same tuples apart over time; 0 means
+// unknown (no CTA_ID) and matches anything.
+bool same_conn(std::uint32_t a, std::uint32_t b) {
+  return a == b || a == 0 || b == 0;
 }
 
-bool same(const void *a, const void *b, std::size_t n) {
-  return std::memcmp(a, b, n) == 0;
+bool owned(const xf_flow_value &v, std::uint8_t direction, std::uint32_t ct_id) {
+  return v.action.direction == direction && same_conn(v.ct_id, ct_id);
+}
+
+void keep_counters(xf_flow_value &to, const xf_flow_value &from) {
+  to.packets = from.packets;
+  to.bytes = from.bytes;
+  to.last_seen_ns = from.last_seen_ns;
 }
 
 } // namespace
@@ -105,7 +98,8 @@ void FlowSync::logv(const std::string &line) const {
 
 FlowSyncStats FlowSync::stats() const {
   FlowSyncStats s = stats_;
-  s.flows_pending = flows_.size() - stats_.flows_offloaded - stats_.flows_idle;
+  s.flows_pending = pending_.size();
+  s.flows_idle = idle_.size();
   return s;
 }
 
@@ -114,334 +108,593 @@ void FlowSync::set_ct_timeouts(std::uint32_t tcp_sec, std::uint32_t udp_sec) {
   config_.udp_timeout_sec = udp_sec;
 }
 
-SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
-  auto it = flows_.find(ev.orig);
-  if (ev.type == CtEventType::Destroy) {
-    if (it == flows_.end())
-      return SyncOutcome::Ignored;
-    // A DESTROY of an older entry with the same tuple (ids differ) must not
-    // remove its successor.
-    if (ev.id && it->second.ct_id && ev.id != it->second.ct_id)
-      return SyncOutcome::Ignored;
-    logv("remove " + to_string(ev.orig) + ": destroyed");
-    erase(it);
-    return SyncOutcome::Removed;
-  }
-
-  CtEvent merged = ev;
-  // Events carry CTA_PROTOINFO only when it changed: keep the state we know.
-  if (!merged.tcp_state && it != flows_.end())
-    merged.tcp_state = it->second.tcp_state;
-  if (const char *why = why_not_offloadable(merged, config_)) {
-    if (it == flows_.end())
-      return SyncOutcome::NotOffloadable;
-    logv("remove " + to_string(ev.orig) + ": " + why);
-    erase(it);
-    return SyncOutcome::Removed;
-  }
-  if (it == flows_.end())
-    it = flows_.emplace(merged.orig, Flow{}).first;
-  Flow &flow = it->second;
-  flow.reply = merged.reply;
-  flow.ct_id = merged.id;
-  flow.tcp_state = merged.tcp_state;
-  flow.generation = generation_;
-  flow.superseded = false;
-  std::uint64_t expires = merged.timeout ? now_ns + *merged.timeout * 1'000'000'000ull : 0;
-  if (flow.idle) {
-    // Conntrack pushes the timeout back only for packets it sees (or for our
-    // refreshes, accounted in ct_expires_ns): a few seconds of slack for the
-    // coarse clocks on both sides.
-    constexpr std::uint64_t slack = 3'000'000'000ull;
-    if (!expires || expires <= flow.ct_expires_ns + slack)
-      return SyncOutcome::Idle;
-    logv("active again " + to_string(merged.orig));
-    flow.idle = false;
-    stats_.flows_idle--;
-  }
-  if (expires)
-    flow.ct_expires_ns = expires;
-  return install(merged.orig, flow, now_ns);
+std::uint32_t FlowSync::timeout_sec(std::uint8_t proto) const {
+  return proto == IPPROTO_TCP ? config_.tcp_timeout_sec : config_.udp_timeout_sec;
 }
 
-// Resolves both directions and makes the table match. Keeps the counters of
-// entries that stay, so keepalive and `xdpflow flows` see continuity.
-SyncOutcome FlowSync::install(const FlowTuple &orig, Flow &flow, std::uint64_t now_ns) {
-  const FlowTuple &reply = flow.reply;
+// How long an active connection may go without a refresh: the configured
+// interval, but never more than a third of conntrack's timeout.
+std::uint64_t FlowSync::window_ns(std::uint8_t proto) const {
+  return std::min<std::uint64_t>(config_.keepalive_interval_ns, timeout_sec(proto) * sec_ns / 3);
+}
+
+bool FlowSync::allowed(const std::optional<Egress> &eg) const {
+  return eg && config_.redirect_ifindexes.count(eg->ifindex);
+}
+
+std::optional<xf_flow_key> FlowSync::original_key(const FlowTuple &orig) {
+  // The original direction arrives where the reply leaves.
+  auto eg_reply = egress_.resolve(reversed(orig));
+  if (!eg_reply)
+    return std::nullopt;
+  return make_flow_key(eg_reply->ifindex, eg_reply->encap, orig);
+}
+
+SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
+  if (ev.type == CtEventType::Destroy)
+    return handle_destroy(ev);
+  if (resyncing_)
+    confirmed_.push_back(tuple_hash(ev.orig));
+
+  // What we remember of it, if anything. A record of another conntrack
+  // entry with the same tuple is stale (its DESTROY was lost).
+  auto pit = pending_.empty() ? pending_.end() : pending_.find(ev.orig);
+  if (pit != pending_.end() && !same_conn(pit->second.ct_id, ev.id)) {
+    pending_.erase(pit);
+    pit = pending_.end();
+  }
+  std::uint64_t hash = 0;
+  const IdleFlows::Record *idle = nullptr;
+  if (idle_.size()) {
+    hash = tuple_hash(ev.orig);
+    idle = idle_.find(hash);
+    if (idle && !same_conn(idle->ct_id, ev.id)) {
+      idle_.erase(hash);
+      idle = nullptr;
+    }
+  }
+
+  // Events carry CTA_PROTOINFO only when it changed: keep the state we know.
+  // Only established TCP is offloaded, so one idle or in the table is
+  // ESTABLISHED.
+  std::optional<std::uint8_t> tcp_state = ev.tcp_state;
+  std::optional<KnownEntry> in_table; // its original entry, when read to learn that
+  std::optional<xf_flow_key> okey;
+  if (!tcp_state && ev.orig.proto == IPPROTO_TCP) {
+    if (pit != pending_.end())
+      tcp_state = pit->second.tcp_state;
+    else if (idle)
+      tcp_state = TCP_CONNTRACK_ESTABLISHED;
+    else if ((okey = original_key(ev.orig))) {
+      auto v = table_.lookup(*okey);
+      if (v && owned(*v, XF_DIR_ORIGINAL, ev.id)) {
+        tcp_state = TCP_CONNTRACK_ESTABLISHED;
+        in_table = KnownEntry{*okey, *v};
+      }
+    }
+  }
+  const char *why = nullptr;
+  if (tcp_state == ev.tcp_state) {
+    why = why_not_offloadable(ev, config_);
+  } else {
+    CtEvent merged = ev;
+    merged.tcp_state = tcp_state;
+    why = why_not_offloadable(merged, config_);
+  }
+
+  if (why) {
+    bool removed = false;
+    if (pit != pending_.end()) {
+      pending_.erase(pit);
+      removed = true;
+    }
+    if (idle) {
+      idle_.erase(hash);
+      removed = true;
+    }
+    // An entry at its original key is its own or a dead connection's (the
+    // live one with this tuple is this one): either way it goes.
+    if (ev.orig.proto == IPPROTO_TCP || ev.orig.proto == IPPROTO_UDP) {
+      if (!okey)
+        okey = original_key(ev.orig);
+      if (okey && remove_at(*okey, ev.id, /*require_id=*/false))
+        removed = true;
+    }
+    if (!removed)
+      return SyncOutcome::NotOffloadable;
+    logv("remove " + to_string(ev.orig) + ": " + why);
+    return SyncOutcome::Removed;
+  }
+
+  Pending conn{ev.reply, ev.id, tcp_state};
+  if (pit != pending_.end()) {
+    conn.rejected_counted = pit->second.rejected_counted;
+    conn.logged = pit->second.logged;
+  }
+  if (idle) {
+    // Conntrack pushes the timeout back only for packets it sees, or for our
+    // refreshes, which expires_sec accounts for.
+    if (!ev.timeout || now_ns / sec_ns + *ev.timeout <= idle->expires_sec + idle_slack_sec)
+      return SyncOutcome::Idle;
+    logv("active again " + to_string(ev.orig));
+    idle_.erase(hash);
+  }
+  // An update (an event or a resync's dump entry) is mostly about a
+  // connection already offloaded: our own BE_LIBERAL and timeout refreshes
+  // come back as updates. A new one, or the first dump, inserts directly.
+  bool likely_in_table = ev.type == CtEventType::Update && stats_.flows_offloaded > 0;
+  return place(ev.orig, conn, now_ns, in_table, likely_in_table);
+}
+
+SyncOutcome FlowSync::recheck_idle(const CtEvent &ev, std::uint64_t now_ns) {
+  if (ev.type == CtEventType::Destroy || !idle_.find(tuple_hash(ev.orig)))
+    return SyncOutcome::Ignored;
+  return handle(ev, now_ns);
+}
+
+SyncOutcome FlowSync::handle_destroy(const CtEvent &ev) {
+  bool removed = false;
+  if (!pending_.empty()) {
+    auto it = pending_.find(ev.orig);
+    if (it != pending_.end() && same_conn(it->second.ct_id, ev.id)) {
+      pending_.erase(it);
+      removed = true;
+    }
+  }
+  if (idle_.size()) {
+    std::uint64_t hash = tuple_hash(ev.orig);
+    const auto *rec = idle_.find(hash);
+    if (rec && same_conn(rec->ct_id, ev.id)) {
+      idle_.erase(hash);
+      removed = true;
+    }
+  }
+  // (Not skipped for a DESTROY without IPS_ASSURED: one lookup, and the
+  // status bits are the message's word, not the table's.)
+  bool maybe_offloaded = ev.orig.proto == IPPROTO_TCP || ev.orig.proto == IPPROTO_UDP;
+  if (maybe_offloaded) {
+    // The ids must match: a late DESTROY of an older entry with the same
+    // tuple must not remove its successor.
+    if (auto key = original_key(ev.orig)) {
+      removed = remove_at(*key, ev.id, /*require_id=*/true) || removed;
+    } else {
+      // No route back to its source any more: its entry can be on any
+      // attached interface.
+      for (std::uint32_t ifindex : config_.redirect_ifindexes)
+        if (remove_at(make_flow_key(ifindex, xf_encap{}, ev.orig), ev.id, true)) {
+          removed = true;
+          break;
+        }
+    }
+  }
+  if (!removed)
+    return SyncOutcome::Ignored;
+  logv("remove " + to_string(ev.orig) + ": destroyed");
+  return SyncOutcome::Removed;
+}
+
+bool FlowSync::remove_at(const xf_flow_key &key, std::uint32_t ct_id, bool require_id) {
+  auto v = table_.lookup(key);
+  if (!v || v->action.direction != XF_DIR_ORIGINAL)
+    return false;
+  if (!same_conn(v->ct_id, ct_id)) {
+    if (require_id)
+      return false;
+    logv("remove a stale connection's entries (lost DESTROY)");
+    stats_.evicted_stale++;
+  }
+  return remove_pair(key, *v);
+}
+
+// The partner of the entry (key, value), when it really is: the other
+// direction of the same connection, naming key as its own partner.
+static std::optional<xf_flow_key>
+partner_of(FlowTable &table, const xf_flow_key &key, const xf_flow_value &value,
+           std::optional<xf_flow_value> *partner_value = nullptr) {
+  xf_flow_key pk = partner_key(key, value.action);
+  auto p = table.lookup(pk);
+  if (!p || p->action.direction == value.action.direction || !same_conn(p->ct_id, value.ct_id) ||
+      !same_key(partner_key(pk, p->action), key))
+    return std::nullopt;
+  if (partner_value)
+    *partner_value = p;
+  return pk;
+}
+
+bool FlowSync::remove_pair(const xf_flow_key &key, const xf_flow_value &value) {
+  auto pk = partner_of(table_, key, value);
+  if (!table_.remove(key))
+    return false;
+  table_full_ = false;
+  if (pk && table_.remove(*pk)) {
+    stats_.flows_offloaded--;
+    stats_.removals_total++;
+  }
+  return true;
+}
+
+// Conntrack keeps both tuples of every live entry unique, so another
+// connection owning one of a new connection's keys is dead and its DESTROY
+// was lost (e.g. masquerade reused the port before the resync). Its partner
+// goes too, or a late removal or re-resolve of it could touch the live
+// connection's entries. An event for it later re-offloads it (then the
+// other one was the dead one).
+void FlowSync::evict(const xf_flow_key &key, const xf_flow_value &value) {
+  logv("evict a stale connection whose table key a new connection reuses (lost DESTROY)");
+  stats_.evicted_stale++;
+  table_full_ = false;
+  if (auto pk = partner_of(table_, key, value); pk && table_.remove(*pk)) {
+    stats_.flows_offloaded--;
+    stats_.removals_total++;
+  }
+}
+
+SyncOutcome FlowSync::place(const FlowTuple &orig, const Pending &conn, std::uint64_t now_ns,
+                            const std::optional<KnownEntry> &existing_orig, bool likely_in_table) {
   // A packet leaving in one direction looks like the other direction's tuple
   // reversed: conntrack's reply tuple is what the reply looks like on the
   // wire, so the original direction leaves as reversed(reply).
-  FlowTuple out_orig = reversed(reply); // original direction on its way out
-  FlowTuple out_reply = reversed(orig); // reply direction on its way out
-  auto eg_orig = egress_.resolve(out_orig);
-  auto eg_reply = eg_orig ? egress_.resolve(out_reply) : std::nullopt;
-  bool allowed = eg_orig && eg_reply && config_.redirect_ifindexes.count(eg_orig->ifindex) &&
-                 config_.redirect_ifindexes.count(eg_reply->ifindex);
-  if (!allowed) {
-    if (flow.offloaded) {
+  auto eg_orig = egress_.resolve(reversed(conn.reply));
+  auto eg_reply = egress_.resolve(reversed(orig));
+  if (!allowed(eg_orig) || !allowed(eg_reply)) {
+    // Entries of an egress that went away leave (found when the original
+    // key is still known; reresolve_all finds the others).
+    bool removed = false;
+    if (eg_reply)
+      removed = remove_at(make_flow_key(eg_reply->ifindex, eg_reply->encap, orig), conn.ct_id,
+                          /*require_id=*/false);
+    Pending &rec = pending_[orig];
+    bool logged = rec.logged;
+    rec = conn;
+    if (!logged)
+      logv("pending " + to_string(orig) + ": egress unresolved or not an attached interface");
+    rec.logged = true;
+    if (removed) {
       logv("remove " + to_string(orig) + ": egress no longer resolved or not attached");
-      uninstall(flow);
       return SyncOutcome::Removed;
     }
-    if (!flow.pending_logged)
-      logv("pending " + to_string(orig) + ": egress unresolved or not an attached interface");
-    flow.pending_logged = true;
     return SyncOutcome::Unresolved;
   }
 
-  xf_flow_key keys[2];
-  xf_flow_action actions[2];
-  // A packet of the original direction arrives on the interface the reply
-  // leaves through, and vice versa (symmetric routing, as nf_flow_table).
-  keys[XF_DIR_ORIGINAL] = make_flow_key(eg_reply->ifindex, eg_reply->encap, orig);
-  keys[XF_DIR_REPLY] = make_flow_key(eg_orig->ifindex, eg_orig->encap, reply);
-  actions[XF_DIR_ORIGINAL] = make_action(orig, out_orig, *eg_orig, XF_DIR_ORIGINAL);
-  actions[XF_DIR_REPLY] = make_action(reply, out_reply, *eg_reply, XF_DIR_REPLY);
+  FlowEntries e = make_flow_entries(orig, conn.reply, *eg_orig, *eg_reply);
+  SyncOutcome o = write_entries(e, conn.ct_id, now_ns, existing_orig, likely_in_table);
+  if (o == SyncOutcome::RejectedFull)
+    return reject_full(orig, conn);
+  if (!pending_.empty())
+    pending_.erase(orig);
+  full_logged_ = false;
+  if (o == SyncOutcome::Offloaded) {
+    // Conntrack will not see the offloaded segments; without BE_LIBERAL its
+    // window tracking would judge the final FIN out of window.
+    if (orig.proto == IPPROTO_TCP)
+      ct_.update(CtUpdate{orig, std::nullopt, true});
+    logv("offload " + to_string(orig) + " -> ifindex " + std::to_string(eg_orig->ifindex) +
+         ", reply -> ifindex " + std::to_string(eg_reply->ifindex));
+  } else if (o == SyncOutcome::Updated) {
+    logv("update " + to_string(orig) + ": egress " + std::to_string(eg_orig->ifindex) + "/" +
+         std::to_string(eg_reply->ifindex));
+  }
+  return o;
+}
 
-  if (flow.offloaded && same(keys, flow.keys, sizeof(keys)) &&
-      same(actions, flow.actions, sizeof(actions)))
-    return SyncOutcome::Unchanged;
+SyncOutcome FlowSync::reject_full(const FlowTuple &orig, const Pending &conn) {
+  Pending &rec = pending_[orig];
+  bool counted = rec.rejected_counted || conn.rejected_counted;
+  rec = conn;
+  rec.rejected_counted = true;
+  if (!counted)
+    stats_.rejected_full++;
+  table_full_ = true;
+  if (!full_logged_) {
+    full_logged_ = true;
+    log("flow table full (" + std::to_string(table_.capacity()) +
+        " entries): new flows stay on the kernel path");
+  }
+  return SyncOutcome::RejectedFull;
+}
 
-  bool was_offloaded = flow.offloaded;
-  xf_flow_value values[2]{};
-  for (int d = 0; d < 2; d++) {
-    if (was_offloaded) {
-      if (auto old = table_.lookup(flow.keys[d])) {
-        values[d].packets = old->packets;
-        values[d].bytes = old->bytes;
-        values[d].last_seen_ns = old->last_seen_ns;
-      }
+// Takes key for value: inserted if absent (one syscall, the common case);
+// if present and the same connection's entry of that direction, returns it
+// untouched (Own) for the caller to compare; if another connection's,
+// evicts that one and overwrites.
+FlowSync::Claim FlowSync::claim(const xf_flow_key &key, const xf_flow_value &value,
+                                bool expect_existing) {
+  std::optional<xf_flow_value> old;
+  if (expect_existing)
+    old = table_.lookup(key);
+  if (!old) {
+    switch (table_.insert(key, value)) {
+    case FlowTable::Insert::Inserted:
+      return {Claim::Fresh, {}};
+    case FlowTable::Insert::Full:
+      return {Claim::Full, {}};
+    case FlowTable::Insert::Exists:
+      old = table_.lookup(key);
+      break;
     }
-    values[d].action = actions[d];
-    values[d].generation = flow.generation;
   }
-  if (was_offloaded) {
-    unindex(flow);
-    for (int d = 0; d < 2; d++)
-      if (!same(&keys[d], &flow.keys[d], sizeof(xf_flow_key)))
-        table_.remove(flow.keys[d]);
+  if (old && owned(*old, value.action.direction, value.ct_id))
+    return {Claim::Own, *old};
+  if (old)
+    evict(key, *old);
+  table_.upsert(key, value); // replaces an entry: never refused
+  return {Claim::Fresh, {}};
+}
+
+// Rewrites the connection's own entry when its action (or id) changed,
+// keeping the counters so keepalive and `xdpflow flows` see continuity.
+bool FlowSync::rewrite(const xf_flow_key &key, xf_flow_value value, const xf_flow_value &old) {
+  if (same_action(old.action, value.action) && old.ct_id == value.ct_id)
+    return false;
+  keep_counters(value, old);
+  table_.upsert(key, value);
+  return true;
+}
+
+// Makes the table hold exactly e for the connection: Offloaded (new),
+// Updated, Unchanged or RejectedFull (nothing of it left in the table).
+SyncOutcome FlowSync::write_entries(const FlowEntries &e, std::uint32_t ct_id, std::uint64_t now_ns,
+                                    const std::optional<KnownEntry> &existing_orig,
+                                    bool likely_in_table) {
+  const xf_flow_key &k0 = e.keys[XF_DIR_ORIGINAL], &k1 = e.keys[XF_DIR_REPLY];
+  xf_flow_value v[2]{};
+  for (int d = 0; d < 2; d++) {
+    v[d].action = e.actions[d];
+    v[d].ct_id = ct_id;
+    // Not idle from the start; packets == 0 tells keepalive it was never hit.
+    v[d].last_seen_ns = now_ns;
   }
 
-  evict_owners(keys, flow);
-  bool ok0 = table_.upsert(keys[0], values[0]);
-  bool ok1 = ok0 && table_.upsert(keys[1], values[1]);
-  if (!ok1) {
-    if (ok0)
-      table_.remove(keys[0]);
-    if (was_offloaded) {
-      // Replacing entries failed half-way: drop the old ones too.
-      table_.remove(flow.keys[0]);
-      table_.remove(flow.keys[1]);
-      flow.offloaded = false;
+  bool counted = false; // the connection already had its pair in the table
+  bool changed = false;
+  Claim c0 = existing_orig && same_key(existing_orig->key, k0) &&
+                     owned(existing_orig->value, XF_DIR_ORIGINAL, ct_id)
+                 ? Claim{Claim::Own, existing_orig->value}
+                 : claim(k0, v[0], likely_in_table);
+  if (c0.kind == Claim::Full)
+    return SyncOutcome::RejectedFull;
+  std::optional<xf_flow_key> old_k1;
+  if (c0.kind == Claim::Own) {
+    counted = true;
+    old_k1 = partner_key(k0, c0.old.action);
+    changed = rewrite(k0, v[0], c0.old);
+  }
+  bool k1_expected = old_k1 && same_key(*old_k1, k1);
+  if (old_k1 && !k1_expected) {
+    // The reply arrives elsewhere now (the original direction's route
+    // changed): its entry moves, with its counters.
+    auto moved = table_.lookup(*old_k1);
+    if (moved && owned(*moved, XF_DIR_REPLY, ct_id)) {
+      keep_counters(v[1], *moved);
+      table_.remove(*old_k1);
+    }
+    changed = true;
+  }
+  Claim c1 = claim(k1, v[1], k1_expected);
+  if (c1.kind == Claim::Full) {
+    table_.remove(k0);
+    if (counted) {
       stats_.flows_offloaded--;
       stats_.removals_total++;
     }
-    if (!flow.rejected_counted) {
-      flow.rejected_counted = true;
-      stats_.rejected_full++;
-    }
-    table_full_ = true;
-    if (!full_logged_) {
-      full_logged_ = true;
-      log("flow table full (" + std::to_string(table_.capacity()) +
-          " entries): new flows stay on the kernel path");
-    }
     return SyncOutcome::RejectedFull;
   }
-  std::memcpy(flow.keys, keys, sizeof(keys));
-  std::memcpy(flow.actions, actions, sizeof(actions));
-  index(flow);
-  full_logged_ = false;
-  if (was_offloaded) {
-    logv("update " + to_string(orig) + ": egress " + std::to_string(eg_orig->ifindex) + "/" +
-         std::to_string(eg_reply->ifindex));
-    return SyncOutcome::Updated;
-  }
-  flow.offloaded = true;
-  flow.pending_logged = false;
-  flow.offloaded_ns = flow.last_active_ns = flow.last_refresh_ns = now_ns;
-  flow.packets_seen = 0;
-  flow.active_since_refresh = false;
-  stats_.flows_offloaded++;
-  stats_.offloads_total++;
-  // Conntrack will not see the offloaded segments; without BE_LIBERAL its
-  // window tracking would judge the final FIN out of window.
-  if (orig.proto == IPPROTO_TCP)
-    ct_.update(CtUpdate{orig, std::nullopt, true});
-  logv("offload " + to_string(orig) + " -> ifindex " + std::to_string(eg_orig->ifindex) +
-       ", reply -> ifindex " + std::to_string(eg_reply->ifindex));
-  return SyncOutcome::Offloaded;
-}
-
-// Conntrack keeps both tuples of every live entry unique, so a known flow
-// that owns one of a new flow's keys is dead and its DESTROY was lost (e.g.
-// masquerade reused the port before the resync). Left alone, the new flow
-// would overwrite its entry and lose it again when the dead one is removed,
-// or get the dead one's NAT written over it on a re-resolve. The dead flow
-// stays known only until the next resync sweeps it; an event for it revives
-// it (then the other one was the dead one).
-void FlowSync::evict_owners(const xf_flow_key (&keys)[2], const Flow &flow) {
-  for (const auto &key : keys) {
-    Flow *owner = find_by_key(key);
-    if (!owner || owner == &flow)
-      continue;
-    logv("evict a stale flow whose table key a new connection reuses (lost DESTROY)");
-    uninstall(*owner);
-    owner->superseded = true;
-    stats_.evicted_stale++;
-  }
-}
-
-void FlowSync::uninstall(Flow &flow) {
-  if (!flow.offloaded)
-    return;
-  unindex(flow);
-  table_.remove(flow.keys[0]);
-  table_.remove(flow.keys[1]);
-  table_full_ = false;
-  flow.offloaded = false;
-  stats_.flows_offloaded--;
-  stats_.removals_total++;
-}
-
-void FlowSync::erase(FlowMap::iterator it) {
-  if (it->second.idle)
-    stats_.flows_idle--;
-  uninstall(it->second);
-  flows_.erase(it);
-}
-
-void FlowSync::begin_resync() {
-  generation_++;
-}
-
-std::size_t FlowSync::end_resync() {
-  std::size_t removed = 0;
-  for (auto it = flows_.begin(); it != flows_.end();) {
-    auto next = std::next(it);
-    if (it->second.generation != generation_) {
-      logv("remove " + to_string(it->first) + ": not in conntrack any more (resync)");
-      erase(it);
-      removed++;
+  if (c1.kind == Claim::Own) {
+    // Its reply entry: if its original entry was elsewhere (the reply's
+    // route changed), that one goes.
+    xf_flow_key old_k0 = partner_key(k1, c1.old.action);
+    if (!same_key(old_k0, k0)) {
+      auto stale = table_.lookup(old_k0);
+      if (stale && owned(*stale, XF_DIR_ORIGINAL, ct_id))
+        table_.remove(old_k0);
+      changed = true;
     }
-    it = next;
+    counted = true;
+    changed = rewrite(k1, v[1], c1.old) || changed;
+  } else if (counted) {
+    changed = true; // its reply entry was written anew
   }
-  // Entries no known flow owns (written by events we lost): collect first,
-  // deleting while the map is being walked would disturb the walk.
-  std::vector<xf_flow_key> orphans;
-  table_.for_each([&](const xf_flow_key &key, const xf_flow_value &value) {
-    (void)value;
-    if (!find_by_key(key))
-      orphans.push_back(key);
-  });
-  for (const auto &key : orphans)
-    if (table_.remove(key))
-      removed++;
-  if (removed)
-    table_full_ = false;
-  stats_.swept += removed;
-  return removed;
+  if (!counted) {
+    stats_.flows_offloaded++;
+    stats_.offloads_total++;
+    return SyncOutcome::Offloaded;
+  }
+  return changed ? SyncOutcome::Updated : SyncOutcome::Unchanged;
 }
 
-std::size_t FlowSync::KeyHash::operator()(const xf_flow_key &k) const noexcept {
-  return std::hash<std::string_view>{}(
-      std::string_view(reinterpret_cast<const char *>(&k), sizeof(k)));
-}
-
-bool FlowSync::KeyEq::operator()(const xf_flow_key &a, const xf_flow_key &b) const noexcept {
-  return same(&a, &b, sizeof(a));
-}
-
-void FlowSync::index(Flow &flow) {
-  by_key_[flow.keys[XF_DIR_ORIGINAL]] = &flow;
-  by_key_[flow.keys[XF_DIR_REPLY]] = &flow;
-}
-
-void FlowSync::unindex(const Flow &flow) {
-  for (const auto &key : flow.keys) {
-    auto it = by_key_.find(key);
-    if (it != by_key_.end() && it->second == &flow)
-      by_key_.erase(it);
+// Visits the table in chunks read before they are visited, so visit may
+// change it.
+void FlowSync::walk(const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) {
+  FlowTable::Cursor cursor;
+  while (table_.for_each_chunk(cursor, 4096, visit)) {
   }
 }
 
-FlowSync::Flow *FlowSync::find_by_key(const xf_flow_key &key) {
-  auto it = by_key_.find(key);
-  return it == by_key_.end() ? nullptr : it->second;
-}
-
+// Each entry's action says where its packets leave: an entry whose egress
+// still resolves the same costs no syscall, so a route or neighbour change
+// costs a walk of the table plus the connections it really moves.
 void FlowSync::reresolve_all(std::uint64_t now_ns) {
-  for (auto &[orig, flow] : flows_)
-    if (!flow.idle && !flow.superseded)
-      install(orig, flow, now_ns);
+  walk([&](const xf_flow_key &key, const xf_flow_value &value) {
+    const xf_flow_action &a = value.action;
+    auto eg = egress_.resolve(translated_tuple(key, a));
+    if (allowed(eg) && eg->ifindex == a.egress_ifindex && eg->mtu == a.mtu &&
+        std::memcmp(eg->src_mac.data(), a.src_mac, 6) == 0 &&
+        std::memcmp(eg->dst_mac.data(), a.dst_mac, 6) == 0 &&
+        std::memcmp(&eg->encap, &a.encap, sizeof(xf_encap)) == 0)
+      return;
+    // Its connection is placed anew, from the table's current original
+    // entry (the chunk may hold a copy of one this walk already changed).
+    xf_flow_key okey = a.direction == XF_DIR_ORIGINAL ? key : partner_key(key, a);
+    auto current = table_.lookup(okey);
+    if (!current || current->action.direction != XF_DIR_ORIGINAL)
+      return; // an entry without its original: the next resync sweeps it
+    Pending conn;
+    conn.reply = reply_tuple(okey, current->action);
+    conn.ct_id = current->ct_id;
+    if (okey.proto == IPPROTO_TCP)
+      conn.tcp_state = TCP_CONNTRACK_ESTABLISHED;
+    place(tuple_of(okey), conn, now_ns, KnownEntry{okey, *current});
+  });
+  retry_pending(now_ns);
 }
 
 void FlowSync::retry_pending(std::uint64_t now_ns) {
-  if (flows_.size() == stats_.flows_offloaded + stats_.flows_idle)
-    return;
-  for (auto &[orig, flow] : flows_) {
-    // Flows refused for a full table wait until something leaves it.
-    if (flow.offloaded || flow.idle || flow.superseded || (flow.rejected_counted && table_full_))
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    // Connections refused for a full table wait until something leaves it.
+    if (it->second.rejected_counted && table_full_) {
+      ++it;
       continue;
-    install(orig, flow, now_ns);
+    }
+    FlowTuple orig = it->first;
+    Pending conn = it->second;
+    ++it; // place() may erase this record (never inserts another one)
+    place(orig, conn, now_ns);
   }
 }
 
 void FlowSync::keepalive(std::uint64_t now_ns) {
-  keepalive_begin();
-  table_.for_each(
-      [&](const xf_flow_key &key, const xf_flow_value &value) { keepalive_visit(key, value); });
-  keepalive_finish(now_ns);
+  keepalive_begin(now_ns);
+  walk([this](const xf_flow_key &key, const xf_flow_value &value) { keepalive_visit(key, value); });
+  keepalive_finish();
 }
 
-void FlowSync::keepalive_begin() {
-  for (auto &[orig, flow] : flows_)
-    flow.pass_packets = 0;
+// Refreshes are spread over passes without any per-connection state: a
+// connection is due in pass n when (hash(orig tuple) + n) % spread == 0,
+// spread = how many passes fit in its refresh window (at the spacing the
+// passes really have), so each active connection is refreshed about once a
+// window and conntrack, whose timeout is at least three windows, never
+// expires it.
+void FlowSync::keepalive_begin(std::uint64_t now_ns) {
+  std::uint64_t previous = pass_ ? pass_start_[pass_ % pass_start_.size()] : 0;
+  pass_++;
+  pass_spacing_ = pass_ > 1 && now_ns > previous ? now_ns - previous : 0;
+  pass_start_[pass_ % pass_start_.size()] = now_ns;
+  pass_now_ = now_ns;
+  auto spread = [this](std::uint8_t proto) -> std::uint64_t {
+    if (!pass_spacing_)
+      return 1; // first pass: every active connection is due
+    return std::clamp<std::uint64_t>(window_ns(proto) / pass_spacing_, 1, max_spread);
+  };
+  spread_tcp_ = spread(IPPROTO_TCP);
+  spread_udp_ = spread(IPPROTO_UDP);
 }
 
 void FlowSync::keepalive_visit(const xf_flow_key &key, const xf_flow_value &value) {
-  if (Flow *flow = find_by_key(key))
-    flow->pass_packets += value.packets;
+  const xf_flow_action &a = value.action;
+  FlowTuple orig = original_tuple(key, a);
+  std::uint64_t hash = tuple_hash(orig);
+  if (value.last_seen_ns + config_.idle_timeout_ns <= pass_now_) {
+    idle_check(key, value, orig, hash);
+    return;
+  }
+  std::uint64_t spread = key.proto == IPPROTO_TCP ? spread_tcp_ : spread_udp_;
+  if ((hash + pass_) % spread)
+    return;
+  // Hit since its previous due pass, `spread` passes ago?
+  std::uint64_t since = pass_ > spread ? pass_start_[(pass_ - spread) % pass_start_.size()] : 0;
+  since = since > coarse_slack_ns ? since - coarse_slack_ns : 0;
+  auto hit = [since](const xf_flow_value &v) { return v.packets && v.last_seen_ns > since; };
+  if (!hit(value))
+    return;
+  if (a.direction == XF_DIR_REPLY) {
+    // When both directions are active the original entry refreshes, once.
+    // (A hit on it after its own visit in this pass is seen at the next due
+    // pass: one window late at worst, well within the timeout.)
+    auto o = table_.lookup(partner_key(key, a));
+    if (o && o->action.direction == XF_DIR_ORIGINAL && hit(*o))
+      return;
+  }
+  ct_.update(CtUpdate{orig, timeout_sec(key.proto), false});
+  stats_.keepalive_refreshes++;
 }
 
-void FlowSync::keepalive_finish(std::uint64_t now_ns) {
-  std::vector<FlowTuple> idle;
-  for (auto &[orig, flow] : flows_) {
-    if (!flow.offloaded)
-      continue;
-    if (flow.pass_packets != flow.packets_seen) {
-      flow.packets_seen = flow.pass_packets;
-      flow.last_active_ns = now_ns;
-      flow.active_since_refresh = true;
-    }
-    if (now_ns - flow.last_active_ns >= config_.idle_timeout_ns) {
-      idle.push_back(orig);
-      continue;
-    }
-    std::uint32_t timeout =
-        orig.proto == IPPROTO_TCP ? config_.tcp_timeout_sec : config_.udp_timeout_sec;
-    // Refresh well before conntrack could expire the entry, even with a short
-    // timeout, but not more often than the configured interval otherwise.
-    std::uint64_t interval =
-        std::min<std::uint64_t>(config_.keepalive_interval_ns, timeout * 1'000'000'000ull / 3);
-    if (flow.active_since_refresh && now_ns - flow.last_refresh_ns >= interval) {
-      ct_.update(CtUpdate{orig, timeout, false});
-      flow.ct_expires_ns = now_ns + timeout * 1'000'000'000ull;
-      flow.last_refresh_ns = now_ns;
-      flow.active_since_refresh = false;
-      stats_.keepalive_refreshes++;
-    }
+// An entry not hit for idle_timeout: its connection leaves the table if the
+// other direction is idle too, and conntrack ages it normally from then on.
+void FlowSync::idle_check(const xf_flow_key &key, const xf_flow_value &value, const FlowTuple &orig,
+                          std::uint64_t hash) {
+  std::optional<xf_flow_value> p;
+  auto pk = partner_of(table_, key, value, &p);
+  if (pk && p->last_seen_ns + config_.idle_timeout_ns > pass_now_)
+    return; // the other direction is active
+  if (!table_.remove(key))
+    return; // a copy of an entry this pass removed as its partner's partner
+  table_full_ = false;
+  if (!pk || !table_.remove(*pk))
+    return; // an entry without its partner: nothing else to know of it
+  stats_.flows_offloaded--;
+  stats_.removals_total++;
+  stats_.idle_removals++;
+  // Our last refresh came at most a window (spread passes, plus the pass
+  // itself) after the last hit, and never if neither entry was hit:
+  // conntrack's timeout cannot run beyond that plus the timeout unless
+  // conntrack sees packets again.
+  std::uint64_t expires = std::max(value.last_seen_ns, p->last_seen_ns);
+  if (value.packets || p->packets) {
+    std::uint64_t spread = key.proto == IPPROTO_TCP ? spread_tcp_ : spread_udp_;
+    expires += (spread + 1) * pass_spacing_;
   }
-  // Idle flows leave the table, so conntrack ages them normally; handle()
-  // brings them back when conntrack shows new activity.
-  for (const auto &orig : idle) {
-    Flow &flow = flows_.find(orig)->second;
-    logv("remove " + to_string(orig) + ": idle");
-    uninstall(flow);
-    flow.idle = true;
-    stats_.flows_idle++;
-    stats_.idle_removals++;
-  }
+  expires += timeout_sec(key.proto) * sec_ns;
+  idle_.put({hash, value.ct_id, static_cast<std::uint32_t>(expires / sec_ns)});
+  logv("remove " + to_string(orig) + ": idle");
+}
+
+void FlowSync::keepalive_finish() {}
+
+void FlowSync::begin_resync() {
+  resyncing_ = true;
+  confirmed_.clear();
+}
+
+std::size_t FlowSync::end_resync() {
+  resyncing_ = false;
+  std::sort(confirmed_.begin(), confirmed_.end());
+  confirmed_.erase(std::unique(confirmed_.begin(), confirmed_.end()), confirmed_.end());
+  auto index_of = [this](std::uint64_t hash) -> std::ptrdiff_t {
+    auto it = std::lower_bound(confirmed_.begin(), confirmed_.end(), hash);
+    return it != confirmed_.end() && *it == hash ? it - confirmed_.begin() : -1;
+  };
+  // Which directions of each confirmed connection the table holds.
+  std::vector<std::uint8_t> directions(confirmed_.size());
+  std::vector<std::uint64_t> removed;
+  walk([&](const xf_flow_key &key, const xf_flow_value &value) {
+    std::uint64_t hash = tuple_hash(original_tuple(key, value.action));
+    std::ptrdiff_t i = index_of(hash);
+    if (i < 0) {
+      logv("remove " + to_string(original_tuple(key, value.action)) +
+           ": not in conntrack any more (resync)");
+      if (table_.remove(key))
+        removed.push_back(hash);
+    } else {
+      directions[i] |= 1u << (value.action.direction & 1);
+    }
+  });
+  // A confirmed connection with one entry only: its dump entry restores the
+  // pair of a connection that still qualifies, so this one no longer does
+  // (e.g. a lone reply entry, which removal by original key cannot find).
+  bool halves = std::any_of(directions.begin(), directions.end(),
+                            [](std::uint8_t d) { return d == 1 || d == 2; });
+  if (halves)
+    walk([&](const xf_flow_key &key, const xf_flow_value &value) {
+      std::uint64_t hash = tuple_hash(original_tuple(key, value.action));
+      std::ptrdiff_t i = index_of(hash);
+      if (i >= 0 && directions[i] != 3 && table_.remove(key))
+        removed.push_back(hash);
+    });
+  stats_.flows_offloaded = std::count(directions.begin(), directions.end(), 3);
+
+  for (auto it = pending_.begin(); it != pending_.end();)
+    it = index_of(tuple_hash(it->first)) < 0 ? pending_.erase(it) : std::next(it);
+  idle_.erase_if([&](const IdleFlows::Record &r) { return index_of(r.hash) < 0; });
+
+  std::sort(removed.begin(), removed.end());
+  std::size_t n = std::unique(removed.begin(), removed.end()) - removed.begin();
+  if (n)
+    table_full_ = false;
+  stats_.swept += n;
+  stats_.removals_total += n;
+  // 8 bytes per connection, for the resync only.
+  std::vector<std::uint64_t>().swap(confirmed_);
+  return n;
 }
 
 } // namespace xdpflow

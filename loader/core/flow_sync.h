@@ -12,23 +12,15 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "core/ct_message.h"
+#include "core/flow_entry.h"
 #include "core/flow_key.h"
 #include "core/flow_table.h"
+#include "core/idle_flows.h"
 
 namespace xdpflow {
-
-// How packets leave towards one destination: the route's output interface,
-// the MACs to write and the L3 MTU.
-struct Egress {
-  std::uint32_t ifindex = 0;
-  std::array<std::uint8_t, 6> src_mac{}; // the output interface's MAC
-  std::array<std::uint8_t, 6> dst_mac{}; // the next hop's MAC
-  std::uint16_t mtu = 1500;
-  xf_encap encap{};
-  bool operator==(const Egress &) const = default;
-};
 
 class EgressLookup {
 public:
@@ -84,6 +76,11 @@ struct FlowSyncStats {
 // Why a conntrack entry must stay on the kernel path, or nullptr.
 const char *why_not_offloadable(const CtEvent &ev, const FlowSyncConfig &config);
 
+// Per-connection memory: none for offloaded connections (their two table
+// entries say everything: tuples, NAT, egress, conntrack id, last hit; see
+// core/flow_entry.h). Records only for connections waiting to enter the
+// table (egress unresolved, table full: few) and compact ones for
+// connections that left it idle (core/idle_flows.h).
 class FlowSync {
 public:
   using Logger = std::function<void(const std::string &line)>;
@@ -92,70 +89,102 @@ public:
 
   // One conntrack event or dump entry.
   SyncOutcome handle(const CtEvent &ev, std::uint64_t now_ns);
+  // A dump entry looked at only for the idle connections' sake (the periodic
+  // dump that notices their renewed activity): anything else is ignored,
+  // so the dump costs no table access for offloaded connections.
+  SyncOutcome recheck_idle(const CtEvent &ev, std::uint64_t now_ns);
 
   // Resync after lost events: begin, handle() every dump entry, end. end
-  // removes the flows the dump did not confirm and any table entry that
-  // belongs to no known flow. Returns how many connections/entries it removed.
+  // removes the table entries whose connection the dump did not confirm
+  // (and entries whose partner is missing), and drops unconfirmed pending
+  // and idle records. Returns how many connections it removed entries of.
   void begin_resync();
   std::size_t end_resync();
 
-  // Routes, neighbours or links changed: re-resolve every offloadable flow
-  // (rewrite, remove or, for pending ones, offload).
+  // Routes, neighbours or links changed: re-resolve every offloaded and
+  // pending connection (rewrite, remove or offload).
   void reresolve_all(std::uint64_t now_ns);
-  // Retries only the flows still waiting for their egress (cheap when
+  // Retries only the connections still waiting for their egress (cheap when
   // everything is offloaded; done periodically in case resolution completed
   // without an event we follow).
   void retry_pending(std::uint64_t now_ns);
 
-  // Periodic pass over the table: refresh conntrack for flows whose packet
-  // counters advanced, remove flows idle for idle_timeout_ns. An idle flow
-  // stays known: when a later event or dump entry shows conntrack's timeout
+  // Periodic pass over the table, stateless: refreshes conntrack's timeout
+  // for connections whose entries were hit, spread over passes, and removes
+  // connections idle for idle_timeout_ns. An idle connection stays known
+  // (compactly): when a later event or dump entry shows conntrack's timeout
   // pushed back beyond what our own refreshes explain, packets took the
-  // kernel path again and the flow is offloaded again (the caller dumps the
-  // table now and then while stats().flows_idle > 0).
+  // kernel path again and it is offloaded again (the caller dumps the table
+  // now and then while stats().flows_idle > 0, through recheck_idle).
   void keepalive(std::uint64_t now_ns);
   // The same pass in pieces (ControlPlane walks the table a chunk per loop
-  // iteration): begin, visit every entry, finish.
-  void keepalive_begin();
+  // iteration): begin, visit every entry (visit may change the table, as
+  // FlowTable::for_each_chunk allows), finish.
+  void keepalive_begin(std::uint64_t now_ns);
   void keepalive_visit(const xf_flow_key &key, const xf_flow_value &value);
-  void keepalive_finish(std::uint64_t now_ns);
+  void keepalive_finish();
 
   void set_ct_timeouts(std::uint32_t tcp_sec, std::uint32_t udp_sec);
   FlowSyncStats stats() const;
-  std::size_t known_flows() const { return flows_.size(); }
+  // Connections FlowSync keeps a record of itself (pending + idle); none for
+  // offloaded ones.
+  std::size_t tracked_records() const { return pending_.size() + idle_.size(); }
+  // Memory of those records' containers, for `bytes per idle connection`.
+  std::size_t idle_memory_bytes() const { return idle_.memory_bytes(); }
 
 private:
-  struct Flow {
-    // What is kept of the conntrack entry (the original tuple is the key of
-    // flows_): small, as there may be millions.
+  // An offloadable connection not in the table: egress unresolved, or
+  // refused because the table was full.
+  struct Pending {
     FlowTuple reply;
     std::uint32_t ct_id = 0;
     std::optional<std::uint8_t> tcp_state;
-    bool offloaded = false;
-    bool rejected_counted = false;
-    xf_flow_key keys[2]{}; // [XF_DIR_ORIGINAL], [XF_DIR_REPLY] when offloaded
-    xf_flow_action actions[2]{};
-    std::uint32_t generation = 0;
-    std::uint64_t offloaded_ns = 0;
-    std::uint64_t last_active_ns = 0;  // packets counter last advanced
-    std::uint64_t last_refresh_ns = 0; // conntrack timeout last refreshed
-    std::uint64_t packets_seen = 0;    // both directions, at the last pass
-    std::uint64_t pass_packets = 0;    // accumulating during a pass
-    bool active_since_refresh = false;
-    bool idle = false;               // out of the table for idleness
-    bool pending_logged = false;     // "pending" said once, not on every retry
-    bool superseded = false;         // a live flow took one of its keys: dead
-    std::uint64_t ct_expires_ns = 0; // when conntrack would expire it, as last known
+    bool rejected_counted = false; // counted once in rejected_full
+    bool logged = false;           // "pending" said once, not on every retry
   };
-  using FlowMap = std::unordered_map<FlowTuple, Flow, FlowTupleHash>;
+  using PendingMap = std::unordered_map<FlowTuple, Pending, FlowTupleHash>;
 
-  SyncOutcome install(const FlowTuple &orig, Flow &flow, std::uint64_t now_ns);
-  void uninstall(Flow &flow);
-  void erase(FlowMap::iterator it);
-  void evict_owners(const xf_flow_key (&keys)[2], const Flow &flow);
-  Flow *find_by_key(const xf_flow_key &key);
-  void index(Flow &flow);
-  void unindex(const Flow &flow);
+  // An entry the caller has just read.
+  struct KnownEntry {
+    xf_flow_key key;
+    xf_flow_value value;
+  };
+  // The offload decision for one offloadable connection: resolve, then
+  // write its entries or record it as pending. existing_orig: its
+  // original-direction entry when the caller has just read it (used only if
+  // the key is still the one to write).
+  // likely_in_table: look its original entry up before trying to insert
+  // (an update of an offloaded connection: one syscall less).
+  SyncOutcome place(const FlowTuple &orig, const Pending &conn, std::uint64_t now_ns,
+                    const std::optional<KnownEntry> &existing_orig = std::nullopt,
+                    bool likely_in_table = false);
+  SyncOutcome write_entries(const FlowEntries &e, std::uint32_t ct_id, std::uint64_t now_ns,
+                            const std::optional<KnownEntry> &existing_orig, bool likely_in_table);
+  struct Claim {
+    enum Kind { Fresh, Own, Full } kind;
+    xf_flow_value old; // with Own
+  };
+  Claim claim(const xf_flow_key &key, const xf_flow_value &value, bool expect_existing);
+  bool rewrite(const xf_flow_key &key, xf_flow_value value, const xf_flow_value &old);
+  SyncOutcome reject_full(const FlowTuple &orig, const Pending &conn);
+  SyncOutcome handle_destroy(const CtEvent &ev);
+  // The original-direction key of a connection, from the route back to its
+  // source; nullopt when unresolved.
+  std::optional<xf_flow_key> original_key(const FlowTuple &orig);
+  // Removes the original-direction entry at key and its partner (require_id:
+  // only if it has that conntrack id). True when the entry was removed.
+  bool remove_at(const xf_flow_key &key, std::uint32_t ct_id, bool require_id);
+  // Removes the entry and its partner; counts the connection when both left.
+  bool remove_pair(const xf_flow_key &key, const xf_flow_value &value);
+  // Another connection's entry sits at key (a dead one: conntrack keeps
+  // tuples unique): remove its partner, the caller overwrites the key.
+  void evict(const xf_flow_key &key, const xf_flow_value &value);
+  void idle_check(const xf_flow_key &key, const xf_flow_value &value, const FlowTuple &orig,
+                  std::uint64_t hash);
+  void walk(const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit);
+  bool allowed(const std::optional<Egress> &eg) const;
+  std::uint32_t timeout_sec(std::uint8_t proto) const;
+  std::uint64_t window_ns(std::uint8_t proto) const;
   void logv(const std::string &line) const;
   void log(const std::string &line) const;
 
@@ -164,19 +193,20 @@ private:
   EgressLookup &egress_;
   ConntrackWriter &ct_;
   Logger log_;
-  struct KeyHash {
-    std::size_t operator()(const xf_flow_key &k) const noexcept;
-  };
-  struct KeyEq {
-    bool operator()(const xf_flow_key &a, const xf_flow_key &b) const noexcept;
-  };
-  FlowMap flows_; // by original tuple; nodes are stable, so by_key_ may point into it
-  // Both table keys of every offloaded flow: one lookup per entry when
-  // walking the table (keepalive, resync sweep).
-  std::unordered_map<xf_flow_key, Flow *, KeyHash, KeyEq> by_key_;
-  std::uint32_t generation_ = 1;
+  PendingMap pending_;
+  IdleFlows idle_;
   bool full_logged_ = false;
   bool table_full_ = false; // last insert was refused and nothing left since
+  // Resync in progress: tuple_hash of every dump entry's original tuple.
+  bool resyncing_ = false;
+  std::vector<std::uint64_t> confirmed_;
+  // Keepalive: pass number, start times of the last passes (a ring), and
+  // the current pass's spreading factor per protocol.
+  static constexpr std::uint64_t max_spread = 64;
+  std::uint64_t pass_ = 0;
+  std::array<std::uint64_t, max_spread + 1> pass_start_{};
+  std::uint64_t pass_now_ = 0, pass_spacing_ = 0;
+  std::uint64_t spread_tcp_ = 1, spread_udp_ = 1;
   FlowSyncStats stats_;
 };
 

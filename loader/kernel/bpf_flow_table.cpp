@@ -42,6 +42,17 @@ bool BpfFlowTable::upsert(const xf_flow_key &key, const xf_flow_value &value) {
   throw SysError(err, "updating the flow table");
 }
 
+FlowTable::Insert BpfFlowTable::insert(const xf_flow_key &key, const xf_flow_value &value) {
+  int err = maps_.update(key, value, BPF_NOEXIST);
+  if (err == 0)
+    return Insert::Inserted;
+  if (err == EEXIST) // checked before the allocation: a full table still says so
+    return Insert::Exists;
+  if (err == E2BIG || err == ENOMEM)
+    return Insert::Full;
+  throw SysError(err, "inserting into the flow table");
+}
+
 bool BpfFlowTable::remove(const xf_flow_key &key) {
   int err = maps_.remove(key);
   if (err == 0)
@@ -63,21 +74,28 @@ std::optional<xf_flow_value> BpfFlowTable::lookup(const xf_flow_key &key) const 
 
 void BpfFlowTable::for_each(
     const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) const {
-  // Batched reads: one syscall per chunk instead of two per entry.
-  Cursor cursor;
-  while (for_each_chunk(cursor, 4096, visit)) {
-  }
+  // Batched reads: one syscall per chunk instead of two per entry. Own
+  // buffers: a for_each_chunk visitor may call this.
+  FlowMapCursor cursor;
+  std::vector<xf_flow_key> keys;
+  std::vector<xf_flow_value> values;
+  bool more;
+  do {
+    more = maps_.read_chunk(cursor, 4096, keys, values);
+    for (std::size_t i = 0; i < keys.size(); i++)
+      visit(keys[i], values[i]);
+  } while (more);
 }
 
 bool BpfFlowTable::for_each_chunk(
     Cursor &cursor, std::size_t max,
     const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) const {
   FlowMapCursor c{cursor.part, cursor.started, cursor.token};
-  std::vector<xf_flow_key> keys;
-  std::vector<xf_flow_value> values;
-  bool more = maps_.read_chunk(c, std::clamp<std::size_t>(max, 64, 65536), keys, values);
-  for (std::size_t i = 0; i < keys.size(); i++)
-    visit(keys[i], values[i]);
+  bool more =
+      maps_.read_chunk(c, std::clamp<std::size_t>(max, 64, 65536), chunk_keys_, chunk_values_);
+  // Read first, visited after: the visitor may change the maps.
+  for (std::size_t i = 0; i < chunk_keys_.size(); i++)
+    visit(chunk_keys_[i], chunk_values_[i]);
   cursor.part = c.part;
   cursor.started = c.started;
   cursor.token = c.token;

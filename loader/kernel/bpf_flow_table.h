@@ -3,6 +3,8 @@
 // (map id -> fd).
 #pragma once
 
+#include <vector>
+
 #include "core/flow_table.h"
 #include "kernel/flow_maps.h"
 
@@ -14,6 +16,7 @@ public:
   explicit BpfFlowTable(const FlowMaps &maps);
 
   bool upsert(const xf_flow_key &key, const xf_flow_value &value) override;
+  Insert insert(const xf_flow_key &key, const xf_flow_value &value) override;
   bool remove(const xf_flow_key &key) override;
   std::optional<xf_flow_value> lookup(const xf_flow_key &key) const override;
   void for_each(
@@ -26,6 +29,10 @@ public:
 private:
   FlowMaps maps_;
   std::size_t capacity_;
+  // for_each_chunk's buffers, kept between calls: a keepalive pass reads
+  // hundreds of chunks.
+  mutable std::vector<xf_flow_key> chunk_keys_;
+  mutable std::vector<xf_flow_value> chunk_values_;
 };
 
 } // namespace xdpflow

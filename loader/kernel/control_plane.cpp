@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <malloc.h>
 #include <memory>
 #include <net/if.h>
 #include <optional>
@@ -90,14 +91,30 @@ struct ControlPlane::Impl {
     }
   }
 
+  // A full conntrack dump. Conntrack updates (BE_LIBERAL of what it
+  // offloads) go out as it goes: queued until its end, a million-entry dump
+  // would leave the writer's queue at its peak size for good.
+  void dump(const std::function<void(const CtParseResult &)> &handle) {
+    std::size_t handled = 0;
+    listener.dump([&](const CtParseResult &r) {
+      handle(r);
+      if (++handled % 4096 == 0)
+        writer.flush();
+    });
+  }
+
   // Full dump, then sweep what it did not confirm.
   void resync() {
     sync.begin_resync();
-    listener.dump([this](const CtParseResult &r) { on_ct_message(r); });
+    dump([this](const CtParseResult &r) { on_ct_message(r); });
     std::size_t swept = sync.end_resync();
     if (swept)
-      log_line("resync removed " + std::to_string(swept) + " stale flow entries");
+      log_line("resync removed the entries of " + std::to_string(swept) +
+               " connections conntrack no longer has");
     writer.flush();
+    // The resync's transient memory (8 bytes per connection, the dump's
+    // parsing) goes back to the system rather than staying at its peak.
+    malloc_trim(0);
   }
 
   // Reads the namespace's conntrack timeouts; returns how often keepalive
@@ -208,7 +225,9 @@ struct ControlPlane::Impl {
         pass_period = refresh_timeouts();
         pass_started = now;
         pass_busy_ns = 0;
-        sync.keepalive_begin();
+        // A hit from here on is stamped no earlier than the pass start.
+        fast_path.publish_clock(now);
+        sync.keepalive_begin(now);
         cursor = FlowTable::Cursor{};
         in_pass = true;
       }
@@ -218,7 +237,7 @@ struct ControlPlane::Impl {
             cursor, keepalive_chunk,
             [this](const xf_flow_key &k, const xf_flow_value &v) { sync.keepalive_visit(k, v); });
         if (!more)
-          sync.keepalive_finish(monotonic_ns());
+          sync.keepalive_finish();
         pass_busy_ns += monotonic_ns() - t0;
         if (!more) {
           in_pass = false;
@@ -236,10 +255,14 @@ struct ControlPlane::Impl {
       }
       // Flows that left the table idle come back only through what conntrack
       // tells: established TCP/UDP streams send no event when their packets
-      // (on the kernel path now) push the timeout back, so look at a dump.
+      // (on the kernel path now) push the timeout back, so look at a dump
+      // (for the idle ones only: no table access for the others).
       if (now >= next_idle_check) {
         if (sync.stats().flows_idle)
-          listener.dump([this](const CtParseResult &r) { on_ct_message(r); });
+          dump([this](const CtParseResult &r) {
+            if (r.status == CtParseStatus::Ok)
+              sync.recheck_idle(r.event, monotonic_ns());
+          });
         next_idle_check = now + 10'000 * ms;
       }
       writer.flush();

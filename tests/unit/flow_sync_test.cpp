@@ -1,96 +1,12 @@
 // FlowSync decisions against a fake flow table, egress and conntrack writer.
-#include <gtest/gtest.h>
+#include <algorithm>
 
-#include <cstring>
-#include <map>
-
-#include "common/fake_flow_table.h"
-#include "core/flow_sync.h"
-#include "unit/ct_test_messages.h"
+#include "unit/flow_sync_fixture.h"
 
 namespace xdpflow {
 namespace {
 
-using testing::CtMsg;
-using testing::tuple;
-
-using FakeTable = testing::FakeFlowTable;
-
-// Routes by destination address only, as a simple gateway would.
-class FakeEgress : public EgressLookup {
-public:
-  std::optional<Egress> resolve(const FlowTuple &out) override {
-    auto it = routes.find(out.dst.to_string());
-    if (it == routes.end())
-      return std::nullopt;
-    return it->second;
-  }
-  std::map<std::string, Egress> routes;
-};
-
-class FakeConntrack : public ConntrackWriter {
-public:
-  void update(const CtUpdate &u) override { updates.push_back(u); }
-  std::vector<CtUpdate> updates;
-};
-
-constexpr std::uint32_t LAN = 2, WAN = 3;
-constexpr std::uint64_t SEC = 1'000'000'000ull;
-
-Egress egress(std::uint32_t ifindex, std::uint8_t src_last, std::uint8_t dst_last) {
-  Egress e;
-  e.ifindex = ifindex;
-  e.src_mac = {0x02, 0, 0, 0, 0, src_last};
-  e.dst_mac = {0x02, 0, 0, 0, 1, dst_last};
-  e.mtu = 1500;
-  return e;
-}
-
-xf_flow_key key_of(std::uint32_t ifindex, const FlowTuple &t) {
-  return make_flow_key(ifindex, xf_encap{}, t);
-}
-
-__u32 word(const char *addr) {
-  __u32 w[4];
-  IpAddr::parse(addr)->to_words(w);
-  return w[0];
-}
-
-class FlowSyncTest : public ::testing::Test {
-protected:
-  FlowSyncTest() {
-    eg.routes["198.18.1.2"] = egress(LAN, 0x0a, 0x02); // client, behind the LAN
-    eg.routes["198.19.0.2"] = egress(WAN, 0x0b, 0x03); // server, on the WAN
-    eg.routes["2001:2::2"] = egress(LAN, 0x0a, 0x12);
-    eg.routes["2001:2:1::2"] = egress(WAN, 0x0b, 0x13);
-    config.redirect_ifindexes = {LAN, WAN};
-  }
-  FlowSync &sync() {
-    if (!sync_)
-      sync_.emplace(config, table, eg, ct);
-    return *sync_;
-  }
-  SyncOutcome handle(const CtMsg &m, std::uint64_t now = SEC) {
-    return sync().handle(m.event(), now);
-  }
-  const xf_flow_value &entry(std::uint32_t ifindex, const FlowTuple &t) {
-    auto it = table.entries.find(key_of(ifindex, t));
-    if (it == table.entries.end())
-      throw std::runtime_error("no entry for " + to_string(t));
-    return it->second;
-  }
-
-  FlowSyncConfig config;
-  FakeTable table;
-  FakeEgress eg;
-  FakeConntrack ct;
-  std::optional<FlowSync> sync_;
-
-  // Client 198.18.1.2:40000 -> server 198.19.0.2:80, masqueraded to
-  // 198.19.0.1:61000 on the WAN.
-  FlowTuple snat_orig = tuple("198.18.1.2", 40000, "198.19.0.2", 80);
-  FlowTuple snat_reply = tuple("198.19.0.2", 80, "198.19.0.1", 61000);
-};
+using namespace flow_sync_test;
 
 TEST_F(FlowSyncTest, SnatTcpEstablishedAssuredGivesBothDirections) {
   EXPECT_EQ(handle(CtMsg::flow(snat_orig, snat_reply)), SyncOutcome::Offloaded);
@@ -251,7 +167,8 @@ TEST_F(FlowSyncTest, NewFlowReusingADeadFlowsReplyTupleOwnsItsEntries) {
   sync().begin_resync();
   handle(live, 4 * SEC);
   sync().end_resync();
-  EXPECT_EQ(sync().known_flows(), 1u);
+  EXPECT_EQ(sync().stats().flows_offloaded, 1u);
+  EXPECT_EQ(sync().tracked_records(), 0u);
   EXPECT_EQ(table.entries.size(), 2u);
   EXPECT_EQ(entry(WAN, snat_reply).action.new_dport, htons(40001));
 }
@@ -377,39 +294,6 @@ TEST_F(FlowSyncTest, ResyncSweepsWhatTheDumpDidNotConfirm) {
   EXPECT_EQ(sync().stats().flows_offloaded, 1u);
 }
 
-TEST_F(FlowSyncTest, KeepaliveRefreshesActiveFlowsOnlyAndRemovesIdleOnes) {
-  config.idle_timeout_ns = 60 * SEC;
-  config.keepalive_interval_ns = 5 * SEC;
-  auto orig = tuple("198.18.1.2", 5000, "198.19.0.2", 5001, IPPROTO_UDP);
-  ASSERT_EQ(handle(CtMsg::flow(orig), 0), SyncOutcome::Offloaded);
-  sync().set_ct_timeouts(432000, 30);
-  auto &value = table.entries[key_of(WAN, reversed(orig))];
-
-  sync().keepalive(1 * SEC); // no packets yet
-  EXPECT_TRUE(ct.updates.empty());
-  value.packets = 5;
-  sync().keepalive(2 * SEC); // active, but refreshed at offload 2 s ago
-  EXPECT_TRUE(ct.updates.empty());
-  sync().keepalive(6 * SEC); // interval passed, activity pending
-  ASSERT_EQ(ct.updates.size(), 1u);
-  EXPECT_EQ(ct.updates[0].orig, orig);
-  EXPECT_EQ(ct.updates[0].timeout_sec, 30u);
-  EXPECT_FALSE(ct.updates[0].be_liberal);
-  sync().keepalive(12 * SEC); // no new packets since: no refresh
-  EXPECT_EQ(ct.updates.size(), 1u);
-  value.packets = 6;
-  sync().keepalive(13 * SEC);
-  EXPECT_EQ(ct.updates.size(), 2u);
-  EXPECT_EQ(sync().stats().keepalive_refreshes, 2u);
-
-  sync().keepalive(72 * SEC); // idle for 59 s: stays
-  EXPECT_EQ(table.entries.size(), 2u);
-  sync().keepalive(74 * SEC); // idle for 61 s: leaves the table
-  EXPECT_TRUE(table.entries.empty());
-  EXPECT_EQ(sync().stats().idle_removals, 1u);
-  EXPECT_EQ(sync().stats().flows_offloaded, 0u);
-}
-
 TEST_F(FlowSyncTest, IdleFlowComesBackWhenConntrackSeesPacketsAgain) {
   config.idle_timeout_ns = 60 * SEC;
   auto orig = tuple("198.18.1.2", 5000, "198.19.0.2", 5001, IPPROTO_UDP);
@@ -442,20 +326,165 @@ TEST_F(FlowSyncTest, IdleFlowComesBackWhenConntrackSeesPacketsAgain) {
   d.kind = CtMsg::Destroy;
   EXPECT_EQ(handle(d, 150 * SEC), SyncOutcome::Removed);
   EXPECT_EQ(sync().stats().flows_idle, 0u);
-  EXPECT_EQ(sync().known_flows(), 0u);
+  EXPECT_EQ(sync().tracked_records(), 0u);
 }
 
-TEST_F(FlowSyncTest, ShortConntrackTimeoutRefreshesMoreOften) {
-  config.keepalive_interval_ns = 5 * SEC;
-  auto orig = tuple("198.18.1.2", 5000, "198.19.0.2", 5001, IPPROTO_UDP);
-  ASSERT_EQ(handle(CtMsg::flow(orig), 0), SyncOutcome::Offloaded);
-  sync().set_ct_timeouts(432000, 3); // refresh at least every second
-  auto &value = table.entries[key_of(LAN, orig)];
-  for (int s = 1; s <= 4; s++) {
-    value.packets = s;
-    sync().keepalive(s * SEC);
+// The table is the state: each entry written by FlowSync names its
+// connection (tuples, conntrack id) and its partner, for every kind of NAT,
+// both families and encapsulated egress.
+TEST_F(FlowSyncTest, EveryEntryDescribesItsConnectionAndPartner) {
+  Egress vlan_wan = egress(WAN, 0x0b, 0x04);
+  vlan_wan.encap.vlan_count = 1;
+  vlan_wan.encap.vlan_id[0] = 42;
+  Egress pppoe_wan = egress(WAN, 0x0b, 0x05);
+  pppoe_wan.encap.flags = XF_ENCAP_PPPOE;
+  pppoe_wan.encap.pppoe_sid = 0x1234;
+  eg.routes["198.19.0.4"] = vlan_wan;
+  eg.routes["198.19.0.5"] = pppoe_wan;
+  struct Case {
+    FlowTuple orig, reply;
+  } cases[] = {
+      {snat_orig, snat_reply},
+      {tuple("198.19.0.2", 5000, "198.19.0.1", 8080), tuple("198.18.1.2", 80, "198.19.0.2", 5000)},
+      {tuple("198.18.1.2", 1234, "198.18.9.9", 53, IPPROTO_UDP),
+       tuple("198.19.0.2", 5353, "198.19.0.1", 4321, IPPROTO_UDP)},
+      {tuple("2001:2::2", 40000, "2001:2:1::2", 443), {}},
+      {tuple("198.18.1.2", 40001, "198.19.0.4", 80), tuple("198.19.0.4", 80, "198.19.0.1", 1)},
+      {tuple("198.18.1.2", 40002, "198.19.0.5", 80), tuple("198.19.0.5", 80, "198.19.0.1", 2)},
+  };
+  std::uint32_t id = 7;
+  for (auto &c : cases) {
+    CtMsg m = CtMsg::flow(c.orig, c.reply.proto ? std::optional(c.reply) : std::nullopt);
+    m.id = id++;
+    ASSERT_EQ(handle(m), SyncOutcome::Offloaded) << to_string(c.orig);
+    c.reply = m.reply;
   }
-  EXPECT_EQ(ct.updates.size(), 4u);
+  ASSERT_EQ(table.entries.size(), 2 * std::size(cases));
+  std::map<FlowTuple, int> directions_seen;
+  for (const auto &[key, value] : table.entries) {
+    FlowTuple orig = original_tuple(key, value.action);
+    auto c = std::find_if(std::begin(cases), std::end(cases),
+                          [&](const Case &x) { return x.orig == orig; });
+    ASSERT_NE(c, std::end(cases)) << "entry of an unknown connection " << to_string(orig);
+    EXPECT_EQ(reply_tuple(key, value.action), c->reply);
+    EXPECT_EQ(value.ct_id, 7u + (c - std::begin(cases)));
+    xf_flow_key pk = partner_key(key, value.action);
+    auto partner = table.entries.find(pk);
+    ASSERT_NE(partner, table.entries.end()) << "partner key of " << to_string(tuple_of(key));
+    EXPECT_NE(partner->second.action.direction, value.action.direction);
+    EXPECT_TRUE(same_key(partner_key(pk, partner->second.action), key));
+    directions_seen[orig] |= 1 << value.action.direction;
+  }
+  for (const auto &[orig, dirs] : directions_seen)
+    EXPECT_EQ(dirs, 3) << to_string(orig);
+  // The encapsulated egress: the reply arrives with it, the original leaves with it.
+  auto v = entry(LAN, cases[4].orig);
+  EXPECT_EQ(v.action.encap.vlan_id[0], 42);
+  EXPECT_TRUE(table.entries.count(make_flow_key(WAN, vlan_wan.encap, cases[4].reply)));
+  EXPECT_TRUE(table.entries.count(make_flow_key(WAN, pppoe_wan.encap, cases[5].reply)));
+}
+
+// Offloaded connections cost the loader no memory of their own: only the
+// pending and idle ones are recorded.
+TEST_F(FlowSyncTest, NoRecordPerOffloadedConnection) {
+  for (std::uint16_t port = 1000; port < 1300; port++)
+    ASSERT_EQ(handle(CtMsg::flow(tuple("198.18.1.2", port, "198.19.0.2", 80))),
+              SyncOutcome::Offloaded);
+  EXPECT_EQ(sync().stats().flows_offloaded, 300u);
+  EXPECT_EQ(table.entries.size(), 600u);
+  EXPECT_EQ(sync().tracked_records(), 0u);
+  // Updates, re-resolves and keepalive passes over them add none either.
+  handle(CtMsg::flow(tuple("198.18.1.2", 1000, "198.19.0.2", 80)));
+  eg.routes["198.19.0.2"].dst_mac[5] = 0x44;
+  sync().reresolve_all(2 * SEC);
+  sync().keepalive(3 * SEC);
+  EXPECT_EQ(sync().tracked_records(), 0u);
+  EXPECT_EQ(entry(LAN, tuple("198.18.1.2", 1299, "198.19.0.2", 80)).action.dst_mac[5], 0x44);
+  // One waiting for its neighbour is.
+  EXPECT_EQ(handle(CtMsg::flow(tuple("198.18.1.2", 1, "198.19.0.77", 80))),
+            SyncOutcome::Unresolved);
+  EXPECT_EQ(sync().tracked_records(), 1u);
+}
+
+// An UPDATE without CTA_PROTOINFO: a connection in the table is established
+// (nothing else is offloaded); an unknown one is not offloaded on a guess.
+TEST_F(FlowSyncTest, UpdateWithoutProtoinfo) {
+  CtMsg unknown = CtMsg::flow(tuple("198.18.1.2", 40005, "198.19.0.2", 80));
+  unknown.tcp_state.reset();
+  EXPECT_EQ(handle(unknown), SyncOutcome::NotOffloadable);
+  CtMsg m = CtMsg::flow(snat_orig, snat_reply);
+  ASSERT_EQ(handle(m), SyncOutcome::Offloaded);
+  m.tcp_state.reset();
+  eg.routes["198.19.0.2"].dst_mac[5] = 0x55;
+  EXPECT_EQ(handle(m), SyncOutcome::Updated);
+  EXPECT_EQ(entry(LAN, snat_orig).action.dst_mac[5], 0x55);
+}
+
+// DESTROY after the route back to the client went away: the entry is found
+// on the attached interfaces anyway.
+TEST_F(FlowSyncTest, DestroyFindsTheEntryWithoutARoute) {
+  CtMsg m = CtMsg::flow(snat_orig, snat_reply);
+  m.id = 5;
+  ASSERT_EQ(handle(m), SyncOutcome::Offloaded);
+  eg.routes.erase("198.18.1.2");
+  m.kind = CtMsg::Destroy;
+  EXPECT_EQ(handle(m), SyncOutcome::Removed);
+  EXPECT_TRUE(table.entries.empty());
+  EXPECT_EQ(sync().stats().flows_offloaded, 0u);
+}
+
+// The resync also forgets pending and idle connections the dump did not
+// confirm, and a lone entry whose partner is gone.
+TEST_F(FlowSyncTest, ResyncForgetsUnconfirmedRecordsAndLoneEntries) {
+  config.idle_timeout_ns = 60 * SEC;
+  CtMsg pending = CtMsg::flow(tuple("198.18.1.2", 1, "198.19.0.77", 80));
+  ASSERT_EQ(handle(pending), SyncOutcome::Unresolved);
+  auto udp = tuple("198.18.1.2", 5000, "198.19.0.2", 5001, IPPROTO_UDP);
+  ASSERT_EQ(handle(CtMsg::flow(udp), 0), SyncOutcome::Offloaded);
+  sync().keepalive(61 * SEC);
+  ASSERT_EQ(sync().stats().flows_idle, 1u);
+  CtMsg kept = CtMsg::flow(snat_orig, snat_reply);
+  ASSERT_EQ(handle(kept, 62 * SEC), SyncOutcome::Offloaded);
+  // The connection is still in conntrack, but only its reply entry is left.
+  CtMsg lone = CtMsg::flow(tuple("198.18.1.2", 40009, "198.19.0.2", 80));
+  ASSERT_EQ(handle(lone, 62 * SEC), SyncOutcome::Offloaded);
+  table.entries.erase(key_of(LAN, lone.orig));
+  ASSERT_EQ(sync().tracked_records(), 2u);
+
+  sync().begin_resync();
+  kept.kind = CtMsg::DumpEntry;
+  EXPECT_EQ(handle(kept, 63 * SEC), SyncOutcome::Unchanged);
+  CtMsg lone_dump = lone;
+  lone_dump.kind = CtMsg::DumpEntry;
+  lone_dump.tcp_state = TCP_CONNTRACK_CLOSE_WAIT; // no longer offloadable
+  EXPECT_EQ(handle(lone_dump, 63 * SEC), SyncOutcome::NotOffloadable);
+  EXPECT_EQ(sync().end_resync(), 1u);
+  EXPECT_EQ(sync().tracked_records(), 0u);
+  EXPECT_EQ(table.entries.size(), 2u);
+  EXPECT_EQ(sync().stats().flows_offloaded, 1u);
+  EXPECT_NO_THROW(entry(LAN, snat_orig));
+}
+
+// A re-resolve looks at each entry's own egress: a change on the client's
+// side (the reply's egress, and the original direction's ingress) moves the
+// original entry and rewrites the reply entry, counters kept where the key
+// stays.
+TEST_F(FlowSyncTest, ReresolveFollowsTheReplysEgressToo) {
+  config.redirect_ifindexes.insert(4);
+  ASSERT_EQ(handle(CtMsg::flow(snat_orig, snat_reply)), SyncOutcome::Offloaded);
+  table.entries[key_of(WAN, snat_reply)].packets = 7;
+  eg.routes["198.18.1.2"].dst_mac[5] = 0x66;
+  sync().reresolve_all(2 * SEC);
+  EXPECT_EQ(entry(WAN, snat_reply).action.dst_mac[5], 0x66);
+  EXPECT_EQ(entry(WAN, snat_reply).packets, 7u);
+  EXPECT_EQ(entry(LAN, snat_orig).action.dst_mac[5], 0x03) << "the other direction untouched";
+  eg.routes["198.18.1.2"].ifindex = 4; // the client moved behind interface 4
+  sync().reresolve_all(3 * SEC);
+  EXPECT_EQ(table.entries.size(), 2u);
+  EXPECT_EQ(entry(4, snat_orig).action.egress_ifindex, WAN);
+  EXPECT_EQ(entry(WAN, snat_reply).action.egress_ifindex, 4u);
+  EXPECT_EQ(sync().stats().flows_offloaded, 1u);
+  EXPECT_EQ(sync().stats().offloads_total, 1u) << "moved, not offloaded anew";
 }
 
 } // namespace
