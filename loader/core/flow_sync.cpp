@@ -133,8 +133,6 @@ std::optional<xf_flow_key> FlowSync::original_key(const FlowTuple &orig) {
 SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
   if (ev.type == CtEventType::Destroy)
     return handle_destroy(ev);
-  if (resyncing_)
-    confirmed_.push_back(tuple_hash(ev.orig));
 
   // What we remember of it, if anything. A record of another conntrack
   // entry with the same tuple is stale (its DESTROY was lost).
@@ -206,6 +204,8 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
     return SyncOutcome::Removed;
   }
 
+  if (resyncing_)
+    confirmed_.push_back(tuple_hash(ev.orig));
   Pending conn{ev.reply, ev.id, tcp_state};
   if (pit != pending_.end()) {
     conn.rejected_counted = pit->second.rejected_counted;
@@ -218,6 +218,16 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
       return SyncOutcome::Idle;
     logv("active again " + to_string(ev.orig));
     idle_.erase(hash);
+  } else if (pit == pending_.end() && !in_table_.empty() &&
+             std::binary_search(in_table_.begin(), in_table_.end(),
+                                snapshot_key(tuple_hash(ev.orig), ev.id, XF_DIR_ORIGINAL)) &&
+             std::binary_search(in_table_.begin(), in_table_.end(),
+                                snapshot_key(tuple_hash(ev.orig), ev.id, XF_DIR_REPLY))) {
+    // Both entries were in the table when the resync began, with this
+    // conntrack id: lost events cannot have changed them (tuples and NAT are
+    // fixed for a conntrack entry; egress changes come through
+    // reresolve_all), so no syscall for the bulk of a resync dump.
+    return SyncOutcome::Unchanged;
   }
   // An update (an event or a resync's dump entry) is mostly about a
   // connection already offloaded: our own BE_LIBERAL and timeout refreshes
@@ -640,9 +650,24 @@ void FlowSync::idle_check(const xf_flow_key &key, const xf_flow_value &value, co
 
 void FlowSync::keepalive_finish() {}
 
+// Both entries of a connection, as a resync's snapshot of the table keeps
+// them: tuple hash and conntrack id mixed, the direction in the low bit.
+std::uint64_t FlowSync::snapshot_key(std::uint64_t hash, std::uint32_t ct_id,
+                                     std::uint8_t direction) {
+  return ((hash ^ (std::uint64_t{ct_id} * 0x9e3779b97f4a7c15ull)) & ~1ull) | (direction & 1);
+}
+
 void FlowSync::begin_resync() {
   resyncing_ = true;
   confirmed_.clear();
+  // What the table holds now (8 bytes per entry, for the resync only): a
+  // dump entry of a connection with both entries in it costs no syscall.
+  in_table_.clear();
+  walk([this](const xf_flow_key &key, const xf_flow_value &value) {
+    in_table_.push_back(snapshot_key(tuple_hash(original_tuple(key, value.action)), value.ct_id,
+                                     value.action.direction));
+  });
+  std::sort(in_table_.begin(), in_table_.end());
 }
 
 std::size_t FlowSync::end_resync() {
@@ -668,19 +693,37 @@ std::size_t FlowSync::end_resync() {
       directions[i] |= 1u << (value.action.direction & 1);
     }
   });
-  // A confirmed connection with one entry only: its dump entry restores the
-  // pair of a connection that still qualifies, so this one no longer does
-  // (e.g. a lone reply entry, which removal by original key cannot find).
+  // A confirmed (still offloadable) connection with one entry only (its
+  // partner went with an event we lost, or the snapshot was taken just
+  // before it left): placed again from that entry, or removed if it cannot be.
+  std::vector<std::uint64_t> restored;
   bool halves = std::any_of(directions.begin(), directions.end(),
                             [](std::uint8_t d) { return d == 1 || d == 2; });
   if (halves)
     walk([&](const xf_flow_key &key, const xf_flow_value &value) {
-      std::uint64_t hash = tuple_hash(original_tuple(key, value.action));
+      FlowTuple orig = original_tuple(key, value.action);
+      std::uint64_t hash = tuple_hash(orig);
       std::ptrdiff_t i = index_of(hash);
-      if (i >= 0 && directions[i] != 3 && table_.remove(key))
+      if (i < 0 || directions[i] == 3)
+        return;
+      Pending conn;
+      conn.reply = reply_tuple(key, value.action);
+      conn.ct_id = value.ct_id;
+      if (key.proto == IPPROTO_TCP)
+        conn.tcp_state = TCP_CONNTRACK_ESTABLISHED;
+      std::optional<KnownEntry> known;
+      if (value.action.direction == XF_DIR_ORIGINAL)
+        known = KnownEntry{key, value};
+      SyncOutcome o = place(orig, conn, 0, known);
+      if (o == SyncOutcome::Offloaded || o == SyncOutcome::Updated || o == SyncOutcome::Unchanged) {
+        restored.push_back(hash);
+      } else if (table_.remove(key)) {
         removed.push_back(hash);
+      }
     });
-  stats_.flows_offloaded = std::count(directions.begin(), directions.end(), 3);
+  std::sort(restored.begin(), restored.end());
+  stats_.flows_offloaded = std::count(directions.begin(), directions.end(), 3) +
+                           (std::unique(restored.begin(), restored.end()) - restored.begin());
 
   for (auto it = pending_.begin(); it != pending_.end();)
     it = index_of(tuple_hash(it->first)) < 0 ? pending_.erase(it) : std::next(it);
@@ -692,8 +735,9 @@ std::size_t FlowSync::end_resync() {
     table_full_ = false;
   stats_.swept += n;
   stats_.removals_total += n;
-  // 8 bytes per connection, for the resync only.
+  // 8 bytes per connection and per entry, for the resync only.
   std::vector<std::uint64_t>().swap(confirmed_);
+  std::vector<std::uint64_t>().swap(in_table_);
   return n;
 }
 

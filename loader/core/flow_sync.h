@@ -197,9 +197,13 @@ private:
   IdleFlows idle_;
   bool full_logged_ = false;
   bool table_full_ = false; // last insert was refused and nothing left since
-  // Resync in progress: tuple_hash of every dump entry's original tuple.
+  // Resync in progress: tuple_hash of every offloadable dump entry's
+  // original tuple, and the table's entries when it began (snapshot_key).
   bool resyncing_ = false;
   std::vector<std::uint64_t> confirmed_;
+  std::vector<std::uint64_t> in_table_;
+  static std::uint64_t snapshot_key(std::uint64_t hash, std::uint32_t ct_id,
+                                    std::uint8_t direction);
   // Keepalive: pass number, start times of the last passes (a ring), and
   // the current pass's spreading factor per protocol.
   static constexpr std::uint64_t max_spread = 64;

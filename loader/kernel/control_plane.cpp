@@ -51,12 +51,18 @@ std::uint32_t read_timeout(const char *path, std::uint32_t fallback) {
 
 constexpr std::uint64_t ms = 1'000'000ull;
 
+// The conntrack event socket's buffer (the kernel doubles it): room for a
+// burst of about 200 k events (~300 bytes each) while the control plane
+// catches up. Kernel memory, taken only while events queue. An overrun costs
+// a full dump (resync), so a burst the buffer absorbs is offloaded faster.
+constexpr int default_ct_rcvbuf = 64 << 20;
+
 } // namespace
 
 struct ControlPlane::Impl {
   Impl(const ControlPlaneConfig &config, FastPath &fast_path)
       : config(config), fast_path(fast_path), table(fast_path.flow_maps()),
-        listener(config.ct_rcvbuf_bytes),
+        listener(config.ct_rcvbuf_bytes ? config.ct_rcvbuf_bytes : default_ct_rcvbuf),
         sync(make_sync_config(config), table, resolver, writer, log_line) {
     status.pid = static_cast<__u32>(getpid());
     status.max_flows = fast_path.max_flows();

@@ -487,5 +487,30 @@ TEST_F(FlowSyncTest, ReresolveFollowsTheReplysEgressToo) {
   EXPECT_EQ(sync().stats().offloads_total, 1u) << "moved, not offloaded anew";
 }
 
+// A resync restores a connection that is still offloadable but lost one of
+// its entries, whether the loss shows when the resync begins or only after
+// (the dump entry of a connection whose entries were both there costs no
+// table access; the sweep finds the half).
+TEST_F(FlowSyncTest, ResyncRestoresAConnectionThatLostAnEntry) {
+  CtMsg before = CtMsg::flow(snat_orig, snat_reply);
+  before.id = 1;
+  CtMsg after = CtMsg::flow(tuple("198.18.1.2", 40010, "198.19.0.2", 80));
+  after.id = 2;
+  ASSERT_EQ(handle(before), SyncOutcome::Offloaded);
+  ASSERT_EQ(handle(after), SyncOutcome::Offloaded);
+  table.entries.erase(key_of(WAN, snat_reply));
+  sync().begin_resync();
+  table.entries.erase(key_of(LAN, after.orig));
+  before.kind = after.kind = CtMsg::DumpEntry;
+  EXPECT_EQ(handle(before, 2 * SEC), SyncOutcome::Updated);
+  EXPECT_EQ(handle(after, 2 * SEC), SyncOutcome::Unchanged);
+  EXPECT_EQ(sync().end_resync(), 0u);
+  EXPECT_EQ(table.entries.size(), 4u);
+  EXPECT_NO_THROW(entry(WAN, snat_reply));
+  EXPECT_NO_THROW(entry(LAN, after.orig));
+  EXPECT_EQ(entry(LAN, after.orig).ct_id, 2u);
+  EXPECT_EQ(sync().stats().flows_offloaded, 2u);
+}
+
 } // namespace
 } // namespace xdpflow
