@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/map_key.h"
 #include "frame_model.h"
 #include "fuzz_input.h"
 #include "kernel/fast_path.h"
@@ -133,6 +134,20 @@ xf_flow_action make_action(const Control &c, const ModelFrame &m) {
 }
 
 // A key that differs from the frame's in exactly one field.
+// The same flow as the maps see it: the compact key of the key's family
+// (fields a well-formed key leaves zero, such as VLAN IDs beyond the count or
+// an IPv4 key's unused address words, are not part of it).
+bool same_flow(const xf_flow_key &a, const xf_flow_key &b) {
+  if (a.family != b.family)
+    return false;
+  if (a.family == XF_FAMILY_IPV4) {
+    xf_flow_key4 ma = xdpflow::to_map_key4(a), mb = xdpflow::to_map_key4(b);
+    return std::memcmp(&ma, &mb, sizeof(ma)) == 0;
+  }
+  xf_flow_key6 ma = xdpflow::to_map_key6(a), mb = xdpflow::to_map_key6(b);
+  return std::memcmp(&ma, &mb, sizeof(ma)) == 0;
+}
+
 xf_flow_key near_miss(xf_flow_key k, std::uint8_t field) {
   switch (field % 12) {
   case 0:
@@ -185,7 +200,7 @@ Expectation predict(const ModelFrame &m, const std::optional<xf_flow_key> &insta
                     const xf_flow_action &a) {
   if (m.reason != XF_SLOW_MAX)
     return {XDP_PASS, m.reason};
-  if (!installed || std::memcmp(&*installed, &m.key, sizeof(m.key)) != 0)
+  if (!installed || !same_flow(*installed, m.key))
     return {XDP_PASS, XF_SLOW_NO_FLOW};
   if (m.tcp_fin_rst)
     return {XDP_PASS, XF_SLOW_TCP_FIN_RST};
@@ -364,6 +379,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   }
   Expectation want = predict(m, installed, value.action);
 
+  // The clock the control plane would publish; a hit is stamped with it.
+  static std::uint64_t clock = 0;
+  env->fast_path.publish_clock(++clock);
+
   Bytes out(frame.size() + 64);
   xdp_md md{};
   md.data_end = static_cast<__u32>(frame.size());
@@ -384,7 +403,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     fail("verdict " + std::to_string(verdict) + " (only PASS or REDIRECT allowed)", frame, &out);
   if (verdict == XDP_REDIRECT && !installed)
     fail("REDIRECT with no flow installed", frame, &out);
-  if (verdict == XDP_REDIRECT && std::memcmp(&*installed, &m.key, sizeof(m.key)) != 0)
+  if (verdict == XDP_REDIRECT && !same_flow(*installed, m.key))
     fail("REDIRECT for a frame whose key does not match the installed flow", frame, &out);
   if (verdict != want.verdict)
     fail("verdict " + std::to_string(verdict) + ", model expects " + std::to_string(want.verdict) +
@@ -411,7 +430,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
       fail("flow entry vanished: " + std::string(std::strerror(errno)), frame);
     bool hit = verdict == XDP_REDIRECT;
     if (after.packets != (hit ? 1u : 0u) || after.bytes != (hit ? frame.size() : 0u) ||
-        (hit && after.last_seen_ns == 0))
+        after.last_seen_ns != (hit ? clock : 0u))
       fail("flow entry packets/bytes/last_seen wrong after " +
                std::string(hit ? "a hit" : "no hit"),
            frame, &out);
