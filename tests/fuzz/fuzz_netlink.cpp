@@ -162,7 +162,9 @@ struct LiveConntrack {
   }
 };
 
-// What a packet matching `key` looks like after the entry's rewrite.
+// What a packet matching `key` looks like after the entry's rewrite. Kept
+// apart from core/flow_entry's translated_tuple on purpose: FlowSync reads
+// connections back with that one, so the oracle must not share it.
 FlowTuple rewritten(const xf_flow_key &key, const xf_flow_action &a) {
   FlowTuple t = tuple_of(key);
   if (a.nat & XF_NAT_SRC_ADDR)
