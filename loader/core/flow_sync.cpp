@@ -331,12 +331,14 @@ SyncOutcome FlowSync::place(const FlowTuple &orig, const Pending &conn, std::uin
   auto eg_orig = egress_.resolve(reversed(conn.reply));
   auto eg_reply = egress_.resolve(reversed(orig));
   if (!allowed(eg_orig) || !allowed(eg_reply)) {
-    // Entries of an egress that went away leave (found when the original
-    // key is still known; reresolve_all finds the others).
-    bool removed = false;
-    if (eg_reply)
-      removed = remove_at(make_flow_key(eg_reply->ifindex, eg_reply->encap, orig), conn.ct_id,
-                          /*require_id=*/false);
+    // Entries of an egress that went away leave: found where the caller
+    // read them, or at the original key if that is still known.
+    bool removed = existing_orig && remove_at(existing_orig->key, conn.ct_id, false);
+    if (eg_reply) {
+      xf_flow_key k = make_flow_key(eg_reply->ifindex, eg_reply->encap, orig);
+      if (!existing_orig || !same_key(k, existing_orig->key))
+        removed = remove_at(k, conn.ct_id, /*require_id=*/false) || removed;
+    }
     Pending &rec = pending_[orig];
     bool logged = rec.logged;
     rec = conn;
@@ -441,12 +443,33 @@ SyncOutcome FlowSync::write_entries(const FlowEntries &e, std::uint32_t ct_id, s
 
   bool counted = false; // the connection already had its pair in the table
   bool changed = false;
+  if (existing_orig && !same_key(existing_orig->key, k0) &&
+      belongs_to(existing_orig->value, XF_DIR_ORIGINAL, ct_id)) {
+    // Its original entry moves (the reply's route changed): the old pair
+    // leaves, its counters go with it.
+    counted = changed = true;
+    keep_counters(v[0], existing_orig->value);
+    xf_flow_key old_k1 = partner_key(existing_orig->key, existing_orig->value.action);
+    table_.remove(existing_orig->key);
+    if (!same_key(old_k1, k1)) {
+      auto p = table_.lookup(old_k1);
+      if (p && belongs_to(*p, XF_DIR_REPLY, ct_id)) {
+        keep_counters(v[1], *p);
+        table_.remove(old_k1);
+      }
+    }
+  }
   Claim c0 = existing_orig && same_key(existing_orig->key, k0) &&
                      belongs_to(existing_orig->value, XF_DIR_ORIGINAL, ct_id)
                  ? Claim{Claim::Own, existing_orig->value}
                  : claim(k0, v[0], likely_in_table);
-  if (c0.kind == Claim::Full)
+  if (c0.kind == Claim::Full) {
+    if (counted) { // its old pair has left above
+      stats_.flows_offloaded--;
+      stats_.removals_total++;
+    }
     return SyncOutcome::RejectedFull;
+  }
   std::optional<xf_flow_key> old_k1;
   if (c0.kind == Claim::Own) {
     counted = true;
