@@ -155,7 +155,7 @@ struct xf_flow_value {
 	__u64 bytes;	    /* fast-path bytes (whole frames as received) */
 	__u64 last_seen_ns; /* clock of the last hit: CLOCK_MONOTONIC as the
 			     * control plane publishes it (xf_clock_ns) */
-	__u32 generation;   /* control-plane stamp for resync sweeps */
+	__u32 pad;	    /* must be zero */
 	__u32 ct_id;	    /* owning conntrack entry's CTA_ID, host order:
 			     * the table is the control plane's state, so an
 			     * entry says which connection it belongs to */

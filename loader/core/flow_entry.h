@@ -53,6 +53,16 @@ FlowTuple reply_tuple(const xf_flow_key &key, const xf_flow_action &action);
 // spreading of refreshes over passes use it instead of the tuple.
 std::uint64_t tuple_hash(const FlowTuple &t);
 
+// Conntrack ids tell entries with the same tuples apart over time; 0 means
+// unknown (no CTA_ID) and matches anything.
+inline bool same_connection(std::uint32_t ct_id_a, std::uint32_t ct_id_b) {
+  return ct_id_a == ct_id_b || ct_id_a == 0 || ct_id_b == 0;
+}
+// The entry is the given direction of the connection with that id.
+inline bool belongs_to(const xf_flow_value &v, std::uint8_t direction, std::uint32_t ct_id) {
+  return v.action.direction == direction && same_connection(v.ct_id, ct_id);
+}
+
 bool same_key(const xf_flow_key &a, const xf_flow_key &b);
 bool same_action(const xf_flow_action &a, const xf_flow_action &b);
 

@@ -59,21 +59,6 @@ constexpr std::uint64_t sec_ns = 1'000'000'000ull;
 // Conntrack counts in seconds and both clocks are coarse: a pushed-back
 // timeout means renewed activity only beyond this.
 constexpr std::uint64_t idle_slack_sec = 3;
-// The data path stamps hits with the CLOCK_MONOTONIC the control plane
-// publishes, which it does at every pass start too, so a hit after a pass
-// start is never stamped before it; a hit this close before one counts in
-// both windows (at worst one extra refresh), never in neither.
-constexpr std::uint64_t coarse_slack_ns = 20'000'000ull;
-
-// Conntrack ids tell entries with the same tuples apart over time; 0 means
-// unknown (no CTA_ID) and matches anything.
-bool same_conn(std::uint32_t a, std::uint32_t b) {
-  return a == b || a == 0 || b == 0;
-}
-
-bool owned(const xf_flow_value &v, std::uint8_t direction, std::uint32_t ct_id) {
-  return v.action.direction == direction && same_conn(v.ct_id, ct_id);
-}
 
 void keep_counters(xf_flow_value &to, const xf_flow_value &from) {
   to.packets = from.packets;
@@ -137,7 +122,7 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
   // What we remember of it, if anything. A record of another conntrack
   // entry with the same tuple is stale (its DESTROY was lost).
   auto pit = pending_.empty() ? pending_.end() : pending_.find(ev.orig);
-  if (pit != pending_.end() && !same_conn(pit->second.ct_id, ev.id)) {
+  if (pit != pending_.end() && !same_connection(pit->second.ct_id, ev.id)) {
     pending_.erase(pit);
     pit = pending_.end();
   }
@@ -146,7 +131,7 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
   if (idle_.size()) {
     hash = tuple_hash(ev.orig);
     idle = idle_.find(hash);
-    if (idle && !same_conn(idle->ct_id, ev.id)) {
+    if (idle && !same_connection(idle->ct_id, ev.id)) {
       idle_.erase(hash);
       idle = nullptr;
     }
@@ -165,7 +150,7 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
       tcp_state = TCP_CONNTRACK_ESTABLISHED;
     else if ((okey = original_key(ev.orig))) {
       auto v = table_.lookup(*okey);
-      if (v && owned(*v, XF_DIR_ORIGINAL, ev.id)) {
+      if (v && belongs_to(*v, XF_DIR_ORIGINAL, ev.id)) {
         tcp_state = TCP_CONNTRACK_ESTABLISHED;
         in_table = KnownEntry{*okey, *v};
       }
@@ -246,7 +231,7 @@ SyncOutcome FlowSync::handle_destroy(const CtEvent &ev) {
   bool removed = false;
   if (!pending_.empty()) {
     auto it = pending_.find(ev.orig);
-    if (it != pending_.end() && same_conn(it->second.ct_id, ev.id)) {
+    if (it != pending_.end() && same_connection(it->second.ct_id, ev.id)) {
       pending_.erase(it);
       removed = true;
     }
@@ -254,7 +239,7 @@ SyncOutcome FlowSync::handle_destroy(const CtEvent &ev) {
   if (idle_.size()) {
     std::uint64_t hash = tuple_hash(ev.orig);
     const auto *rec = idle_.find(hash);
-    if (rec && same_conn(rec->ct_id, ev.id)) {
+    if (rec && same_connection(rec->ct_id, ev.id)) {
       idle_.erase(hash);
       removed = true;
     }
@@ -287,7 +272,7 @@ bool FlowSync::remove_at(const xf_flow_key &key, std::uint32_t ct_id, bool requi
   auto v = table_.lookup(key);
   if (!v || v->action.direction != XF_DIR_ORIGINAL)
     return false;
-  if (!same_conn(v->ct_id, ct_id)) {
+  if (!same_connection(v->ct_id, ct_id)) {
     if (require_id)
       return false;
     logv("remove a stale connection's entries (lost DESTROY)");
@@ -298,13 +283,12 @@ bool FlowSync::remove_at(const xf_flow_key &key, std::uint32_t ct_id, bool requi
 
 // The partner of the entry (key, value), when it really is: the other
 // direction of the same connection, naming key as its own partner.
-static std::optional<xf_flow_key>
-partner_of(FlowTable &table, const xf_flow_key &key, const xf_flow_value &value,
-           std::optional<xf_flow_value> *partner_value = nullptr) {
+std::optional<xf_flow_key> FlowSync::partner_of(const xf_flow_key &key, const xf_flow_value &value,
+                                                std::optional<xf_flow_value> *partner_value) {
   xf_flow_key pk = partner_key(key, value.action);
-  auto p = table.lookup(pk);
-  if (!p || p->action.direction == value.action.direction || !same_conn(p->ct_id, value.ct_id) ||
-      !same_key(partner_key(pk, p->action), key))
+  auto p = table_.lookup(pk);
+  if (!p || p->action.direction == value.action.direction ||
+      !same_connection(p->ct_id, value.ct_id) || !same_key(partner_key(pk, p->action), key))
     return std::nullopt;
   if (partner_value)
     *partner_value = p;
@@ -312,7 +296,7 @@ partner_of(FlowTable &table, const xf_flow_key &key, const xf_flow_value &value,
 }
 
 bool FlowSync::remove_pair(const xf_flow_key &key, const xf_flow_value &value) {
-  auto pk = partner_of(table_, key, value);
+  auto pk = partner_of(key, value);
   if (!table_.remove(key))
     return false;
   table_full_ = false;
@@ -333,7 +317,7 @@ void FlowSync::evict(const xf_flow_key &key, const xf_flow_value &value) {
   logv("evict a stale connection whose table key a new connection reuses (lost DESTROY)");
   stats_.evicted_stale++;
   table_full_ = false;
-  if (auto pk = partner_of(table_, key, value); pk && table_.remove(*pk)) {
+  if (auto pk = partner_of(key, value); pk && table_.remove(*pk)) {
     stats_.flows_offloaded--;
     stats_.removals_total++;
   }
@@ -347,12 +331,14 @@ SyncOutcome FlowSync::place(const FlowTuple &orig, const Pending &conn, std::uin
   auto eg_orig = egress_.resolve(reversed(conn.reply));
   auto eg_reply = egress_.resolve(reversed(orig));
   if (!allowed(eg_orig) || !allowed(eg_reply)) {
-    // Entries of an egress that went away leave (found when the original
-    // key is still known; reresolve_all finds the others).
-    bool removed = false;
-    if (eg_reply)
-      removed = remove_at(make_flow_key(eg_reply->ifindex, eg_reply->encap, orig), conn.ct_id,
-                          /*require_id=*/false);
+    // Entries of an egress that went away leave: found where the caller
+    // read them, or at the original key if that is still known.
+    bool removed = existing_orig && remove_at(existing_orig->key, conn.ct_id, false);
+    if (eg_reply) {
+      xf_flow_key k = make_flow_key(eg_reply->ifindex, eg_reply->encap, orig);
+      if (!existing_orig || !same_key(k, existing_orig->key))
+        removed = remove_at(k, conn.ct_id, /*require_id=*/false) || removed;
+    }
     Pending &rec = pending_[orig];
     bool logged = rec.logged;
     rec = conn;
@@ -423,7 +409,7 @@ FlowSync::Claim FlowSync::claim(const xf_flow_key &key, const xf_flow_value &val
       break;
     }
   }
-  if (old && owned(*old, value.action.direction, value.ct_id))
+  if (old && belongs_to(*old, value.action.direction, value.ct_id))
     return {Claim::Own, *old};
   if (old)
     evict(key, *old);
@@ -457,12 +443,33 @@ SyncOutcome FlowSync::write_entries(const FlowEntries &e, std::uint32_t ct_id, s
 
   bool counted = false; // the connection already had its pair in the table
   bool changed = false;
+  if (existing_orig && !same_key(existing_orig->key, k0) &&
+      belongs_to(existing_orig->value, XF_DIR_ORIGINAL, ct_id)) {
+    // Its original entry moves (the reply's route changed): the old pair
+    // leaves, its counters go with it.
+    counted = changed = true;
+    keep_counters(v[0], existing_orig->value);
+    xf_flow_key old_k1 = partner_key(existing_orig->key, existing_orig->value.action);
+    table_.remove(existing_orig->key);
+    if (!same_key(old_k1, k1)) {
+      auto p = table_.lookup(old_k1);
+      if (p && belongs_to(*p, XF_DIR_REPLY, ct_id)) {
+        keep_counters(v[1], *p);
+        table_.remove(old_k1);
+      }
+    }
+  }
   Claim c0 = existing_orig && same_key(existing_orig->key, k0) &&
-                     owned(existing_orig->value, XF_DIR_ORIGINAL, ct_id)
+                     belongs_to(existing_orig->value, XF_DIR_ORIGINAL, ct_id)
                  ? Claim{Claim::Own, existing_orig->value}
                  : claim(k0, v[0], likely_in_table);
-  if (c0.kind == Claim::Full)
+  if (c0.kind == Claim::Full) {
+    if (counted) { // its old pair has left above
+      stats_.flows_offloaded--;
+      stats_.removals_total++;
+    }
     return SyncOutcome::RejectedFull;
+  }
   std::optional<xf_flow_key> old_k1;
   if (c0.kind == Claim::Own) {
     counted = true;
@@ -474,7 +481,7 @@ SyncOutcome FlowSync::write_entries(const FlowEntries &e, std::uint32_t ct_id, s
     // The reply arrives elsewhere now (the original direction's route
     // changed): its entry moves, with its counters.
     auto moved = table_.lookup(*old_k1);
-    if (moved && owned(*moved, XF_DIR_REPLY, ct_id)) {
+    if (moved && belongs_to(*moved, XF_DIR_REPLY, ct_id)) {
       keep_counters(v[1], *moved);
       table_.remove(*old_k1);
     }
@@ -495,7 +502,7 @@ SyncOutcome FlowSync::write_entries(const FlowEntries &e, std::uint32_t ct_id, s
     xf_flow_key old_k0 = partner_key(k1, c1.old.action);
     if (!same_key(old_k0, k0)) {
       auto stale = table_.lookup(old_k0);
-      if (stale && owned(*stale, XF_DIR_ORIGINAL, ct_id))
+      if (stale && belongs_to(*stale, XF_DIR_ORIGINAL, ct_id))
         table_.remove(old_k0);
       changed = true;
     }
@@ -512,42 +519,6 @@ SyncOutcome FlowSync::write_entries(const FlowEntries &e, std::uint32_t ct_id, s
   return changed ? SyncOutcome::Updated : SyncOutcome::Unchanged;
 }
 
-// Visits the table in chunks read before they are visited, so visit may
-// change it.
-void FlowSync::walk(const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) {
-  FlowTable::Cursor cursor;
-  while (table_.for_each_chunk(cursor, 4096, visit)) {
-  }
-}
-
-// Each entry's action says where its packets leave: an entry whose egress
-// still resolves the same costs no syscall, so a route or neighbour change
-// costs a walk of the table plus the connections it really moves.
-void FlowSync::reresolve_all(std::uint64_t now_ns) {
-  walk([&](const xf_flow_key &key, const xf_flow_value &value) {
-    const xf_flow_action &a = value.action;
-    auto eg = egress_.resolve(translated_tuple(key, a));
-    if (allowed(eg) && eg->ifindex == a.egress_ifindex && eg->mtu == a.mtu &&
-        std::memcmp(eg->src_mac.data(), a.src_mac, 6) == 0 &&
-        std::memcmp(eg->dst_mac.data(), a.dst_mac, 6) == 0 &&
-        std::memcmp(&eg->encap, &a.encap, sizeof(xf_encap)) == 0)
-      return;
-    // Its connection is placed anew, from the table's current original
-    // entry (the chunk may hold a copy of one this walk already changed).
-    xf_flow_key okey = a.direction == XF_DIR_ORIGINAL ? key : partner_key(key, a);
-    auto current = table_.lookup(okey);
-    if (!current || current->action.direction != XF_DIR_ORIGINAL)
-      return; // an entry without its original: the next resync sweeps it
-    Pending conn;
-    conn.reply = reply_tuple(okey, current->action);
-    conn.ct_id = current->ct_id;
-    if (okey.proto == IPPROTO_TCP)
-      conn.tcp_state = TCP_CONNTRACK_ESTABLISHED;
-    place(tuple_of(okey), conn, now_ns, KnownEntry{okey, *current});
-  });
-  retry_pending(now_ns);
-}
-
 void FlowSync::retry_pending(std::uint64_t now_ns) {
   for (auto it = pending_.begin(); it != pending_.end();) {
     // Connections refused for a full table wait until something leaves it.
@@ -560,185 +531,6 @@ void FlowSync::retry_pending(std::uint64_t now_ns) {
     ++it; // place() may erase this record (never inserts another one)
     place(orig, conn, now_ns);
   }
-}
-
-void FlowSync::keepalive(std::uint64_t now_ns) {
-  keepalive_begin(now_ns);
-  walk([this](const xf_flow_key &key, const xf_flow_value &value) { keepalive_visit(key, value); });
-  keepalive_finish();
-}
-
-// Refreshes are spread over passes without any per-connection state: a
-// connection is due in pass n when (hash(orig tuple) + n) % spread == 0,
-// spread = how many passes fit in its refresh window (at the spacing the
-// passes really have), so each active connection is refreshed about once a
-// window and conntrack, whose timeout is at least three windows, never
-// expires it.
-void FlowSync::keepalive_begin(std::uint64_t now_ns) {
-  std::uint64_t previous = pass_ ? pass_start_[pass_ % pass_start_.size()] : 0;
-  pass_++;
-  pass_spacing_ = pass_ > 1 && now_ns > previous ? now_ns - previous : 0;
-  pass_start_[pass_ % pass_start_.size()] = now_ns;
-  pass_now_ = now_ns;
-  auto spread = [this](std::uint8_t proto) -> std::uint64_t {
-    if (!pass_spacing_)
-      return 1; // first pass: every active connection is due
-    return std::clamp<std::uint64_t>(window_ns(proto) / pass_spacing_, 1, max_spread);
-  };
-  spread_tcp_ = spread(IPPROTO_TCP);
-  spread_udp_ = spread(IPPROTO_UDP);
-}
-
-void FlowSync::keepalive_visit(const xf_flow_key &key, const xf_flow_value &value) {
-  const xf_flow_action &a = value.action;
-  FlowTuple orig = original_tuple(key, a);
-  std::uint64_t hash = tuple_hash(orig);
-  if (value.last_seen_ns + config_.idle_timeout_ns <= pass_now_) {
-    idle_check(key, value, orig, hash);
-    return;
-  }
-  std::uint64_t spread = key.proto == IPPROTO_TCP ? spread_tcp_ : spread_udp_;
-  if ((hash + pass_) % spread)
-    return;
-  // Hit since its previous due pass, `spread` passes ago?
-  std::uint64_t since = pass_ > spread ? pass_start_[(pass_ - spread) % pass_start_.size()] : 0;
-  since = since > coarse_slack_ns ? since - coarse_slack_ns : 0;
-  auto hit = [since](const xf_flow_value &v) { return v.packets && v.last_seen_ns > since; };
-  if (!hit(value))
-    return;
-  if (a.direction == XF_DIR_REPLY) {
-    // When both directions are active the original entry refreshes, once.
-    // (A hit on it after its own visit in this pass is seen at the next due
-    // pass: one window late at worst, well within the timeout.)
-    auto o = table_.lookup(partner_key(key, a));
-    if (o && o->action.direction == XF_DIR_ORIGINAL && hit(*o))
-      return;
-  }
-  ct_.update(CtUpdate{orig, timeout_sec(key.proto), false});
-  stats_.keepalive_refreshes++;
-}
-
-// An entry not hit for idle_timeout: its connection leaves the table if the
-// other direction is idle too, and conntrack ages it normally from then on.
-void FlowSync::idle_check(const xf_flow_key &key, const xf_flow_value &value, const FlowTuple &orig,
-                          std::uint64_t hash) {
-  std::optional<xf_flow_value> p;
-  auto pk = partner_of(table_, key, value, &p);
-  if (pk && p->last_seen_ns + config_.idle_timeout_ns > pass_now_)
-    return; // the other direction is active
-  if (!table_.remove(key))
-    return; // a copy of an entry this pass removed as its partner's partner
-  table_full_ = false;
-  if (!pk || !table_.remove(*pk))
-    return; // an entry without its partner: nothing else to know of it
-  stats_.flows_offloaded--;
-  stats_.removals_total++;
-  stats_.idle_removals++;
-  // Our last refresh came at most a window (spread passes, plus the pass
-  // itself) after the last hit, and never if neither entry was hit:
-  // conntrack's timeout cannot run beyond that plus the timeout unless
-  // conntrack sees packets again.
-  std::uint64_t expires = std::max(value.last_seen_ns, p->last_seen_ns);
-  if (value.packets || p->packets) {
-    std::uint64_t spread = key.proto == IPPROTO_TCP ? spread_tcp_ : spread_udp_;
-    expires += (spread + 1) * pass_spacing_;
-  }
-  expires += timeout_sec(key.proto) * sec_ns;
-  idle_.put({hash, value.ct_id, static_cast<std::uint32_t>(expires / sec_ns)});
-  logv("remove " + to_string(orig) + ": idle");
-}
-
-void FlowSync::keepalive_finish() {}
-
-// Both entries of a connection, as a resync's snapshot of the table keeps
-// them: tuple hash and conntrack id mixed, the direction in the low bit.
-std::uint64_t FlowSync::snapshot_key(std::uint64_t hash, std::uint32_t ct_id,
-                                     std::uint8_t direction) {
-  return ((hash ^ (std::uint64_t{ct_id} * 0x9e3779b97f4a7c15ull)) & ~1ull) | (direction & 1);
-}
-
-void FlowSync::begin_resync() {
-  resyncing_ = true;
-  confirmed_.clear();
-  // What the table holds now (8 bytes per entry, for the resync only): a
-  // dump entry of a connection with both entries in it costs no syscall.
-  in_table_.clear();
-  walk([this](const xf_flow_key &key, const xf_flow_value &value) {
-    in_table_.push_back(snapshot_key(tuple_hash(original_tuple(key, value.action)), value.ct_id,
-                                     value.action.direction));
-  });
-  std::sort(in_table_.begin(), in_table_.end());
-}
-
-std::size_t FlowSync::end_resync() {
-  resyncing_ = false;
-  std::sort(confirmed_.begin(), confirmed_.end());
-  confirmed_.erase(std::unique(confirmed_.begin(), confirmed_.end()), confirmed_.end());
-  auto index_of = [this](std::uint64_t hash) -> std::ptrdiff_t {
-    auto it = std::lower_bound(confirmed_.begin(), confirmed_.end(), hash);
-    return it != confirmed_.end() && *it == hash ? it - confirmed_.begin() : -1;
-  };
-  // Which directions of each confirmed connection the table holds.
-  std::vector<std::uint8_t> directions(confirmed_.size());
-  std::vector<std::uint64_t> removed;
-  walk([&](const xf_flow_key &key, const xf_flow_value &value) {
-    std::uint64_t hash = tuple_hash(original_tuple(key, value.action));
-    std::ptrdiff_t i = index_of(hash);
-    if (i < 0) {
-      logv("remove " + to_string(original_tuple(key, value.action)) +
-           ": not in conntrack any more (resync)");
-      if (table_.remove(key))
-        removed.push_back(hash);
-    } else {
-      directions[i] |= 1u << (value.action.direction & 1);
-    }
-  });
-  // A confirmed (still offloadable) connection with one entry only (its
-  // partner went with an event we lost, or the snapshot was taken just
-  // before it left): placed again from that entry, or removed if it cannot be.
-  std::vector<std::uint64_t> restored;
-  bool halves = std::any_of(directions.begin(), directions.end(),
-                            [](std::uint8_t d) { return d == 1 || d == 2; });
-  if (halves)
-    walk([&](const xf_flow_key &key, const xf_flow_value &value) {
-      FlowTuple orig = original_tuple(key, value.action);
-      std::uint64_t hash = tuple_hash(orig);
-      std::ptrdiff_t i = index_of(hash);
-      if (i < 0 || directions[i] == 3)
-        return;
-      Pending conn;
-      conn.reply = reply_tuple(key, value.action);
-      conn.ct_id = value.ct_id;
-      if (key.proto == IPPROTO_TCP)
-        conn.tcp_state = TCP_CONNTRACK_ESTABLISHED;
-      std::optional<KnownEntry> known;
-      if (value.action.direction == XF_DIR_ORIGINAL)
-        known = KnownEntry{key, value};
-      SyncOutcome o = place(orig, conn, 0, known);
-      if (o == SyncOutcome::Offloaded || o == SyncOutcome::Updated || o == SyncOutcome::Unchanged) {
-        restored.push_back(hash);
-      } else if (table_.remove(key)) {
-        removed.push_back(hash);
-      }
-    });
-  std::sort(restored.begin(), restored.end());
-  stats_.flows_offloaded = std::count(directions.begin(), directions.end(), 3) +
-                           (std::unique(restored.begin(), restored.end()) - restored.begin());
-
-  for (auto it = pending_.begin(); it != pending_.end();)
-    it = index_of(tuple_hash(it->first)) < 0 ? pending_.erase(it) : std::next(it);
-  idle_.erase_if([&](const IdleFlows::Record &r) { return index_of(r.hash) < 0; });
-
-  std::sort(removed.begin(), removed.end());
-  std::size_t n = std::unique(removed.begin(), removed.end()) - removed.begin();
-  if (n)
-    table_full_ = false;
-  stats_.swept += n;
-  stats_.removals_total += n;
-  // 8 bytes per connection and per entry, for the resync only.
-  std::vector<std::uint64_t>().swap(confirmed_);
-  std::vector<std::uint64_t>().swap(in_table_);
-  return n;
 }
 
 } // namespace xdpflow

@@ -176,6 +176,8 @@ private:
   bool remove_at(const xf_flow_key &key, std::uint32_t ct_id, bool require_id);
   // Removes the entry and its partner; counts the connection when both left.
   bool remove_pair(const xf_flow_key &key, const xf_flow_value &value);
+  std::optional<xf_flow_key> partner_of(const xf_flow_key &key, const xf_flow_value &value,
+                                        std::optional<xf_flow_value> *partner_value = nullptr);
   // Another connection's entry sits at key (a dead one: conntrack keeps
   // tuples unique): remove its partner, the caller overwrites the key.
   void evict(const xf_flow_key &key, const xf_flow_value &value);

@@ -13,7 +13,8 @@
 //     capacity, only redirects to allowed interfaces, and every entry is a
 //     direction of a live conntrack entry rewriting packets exactly as
 //     conntrack's NAT does; the same after a resync (the live entries again
-//     as a dump), re-resolving and keepalive/idle passes.
+//     as a dump), re-resolving after the routes changed (then every entry
+//     follows the new routes) and keepalive/idle passes.
 #include <arpa/inet.h>
 #include <cstdio>
 #include <cstdlib>
@@ -40,10 +41,14 @@ using FakeTable = xdpflow::testing::FakeFlowTable;
 
 // Routes by the destination's last byte: unresolved, LAN, WAN (VLAN on some),
 // or an interface xdpflow is not attached to.
+FlowTuple rewritten(const xf_flow_key &key, const xf_flow_action &a);
+
+// `shift` changes every route at once (as a link or route change would)
+// before the final re-resolve.
 class FakeEgress : public EgressLookup {
 public:
   std::optional<Egress> resolve(const FlowTuple &out) override {
-    std::uint8_t b = out.dst.bytes[out.dst.family == XF_FAMILY_IPV6 ? 15 : 3];
+    std::uint8_t b = out.dst.bytes[out.dst.family == XF_FAMILY_IPV6 ? 15 : 3] + shift;
     if (b % 4 == 0)
       return std::nullopt;
     Egress e;
@@ -57,7 +62,23 @@ public:
     }
     return e;
   }
+  std::uint8_t shift = 0;
 };
+
+// Every entry is where the routes say now: it arrives on the interface its
+// reply leaves through and leaves as its own route says.
+void check_entries_follow_routes(const FakeTable &table, FakeEgress &egress, const char *when) {
+  for (const auto &[key, value] : table.entries) {
+    FlowTuple t = tuple_of(key);
+    auto in = egress.resolve(reversed(t));
+    auto out = egress.resolve(rewritten(key, value.action));
+    if (!in || !out || in->ifindex != key.ifindex || out->ifindex != value.action.egress_ifindex ||
+        out->dst_mac[5] != value.action.dst_mac[5] || out->mtu != value.action.mtu ||
+        std::memcmp(&in->encap, &key.encap, sizeof(xf_encap)) ||
+        std::memcmp(&out->encap, &value.action.encap, sizeof(xf_encap)))
+      fail(std::string(when) + ": entry " + to_string(t) + " does not follow the routes");
+  }
+}
 
 class FakeConntrack : public ConntrackWriter {
 public:
@@ -162,7 +183,9 @@ struct LiveConntrack {
   }
 };
 
-// What a packet matching `key` looks like after the entry's rewrite.
+// What a packet matching `key` looks like after the entry's rewrite. Kept
+// apart from core/flow_entry's translated_tuple on purpose: FlowSync reads
+// connections back with that one, so the oracle must not share it.
 FlowTuple rewritten(const xf_flow_key &key, const xf_flow_action &a) {
   FlowTuple t = tuple_of(key);
   if (a.nat & XF_NAT_SRC_ADDR)
@@ -266,9 +289,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     check_table(table, sync, "after a resync");
     check_entries_match_conntrack(table, conntrack, "after a resync");
   }
+  check_entries_follow_routes(table, egress, "before re-resolving");
+  egress.shift = config >> 5; // 0..7: routes change (or not) under the table
   sync.reresolve_all(now);
   check_table(table, sync, "after re-resolving");
   check_entries_match_conntrack(table, conntrack, "after re-resolving");
+  check_entries_follow_routes(table, egress, "after re-resolving");
   sync.keepalive(now + 3600'000'000'000ull); // everything idle for an hour
   check_table(table, sync, "after the idle pass");
   if (!table.entries.empty())

@@ -66,7 +66,7 @@ TEST(FlowLayout, ValueCountersAreEightByteAligned) {
   EXPECT_EQ(64u, offsetof(xf_flow_value, packets));
   EXPECT_EQ(72u, offsetof(xf_flow_value, bytes));
   EXPECT_EQ(80u, offsetof(xf_flow_value, last_seen_ns));
-  EXPECT_EQ(88u, offsetof(xf_flow_value, generation));
+  EXPECT_EQ(88u, offsetof(xf_flow_value, pad));
   EXPECT_EQ(92u, offsetof(xf_flow_value, ct_id));
 }
 

@@ -512,5 +512,30 @@ TEST_F(FlowSyncTest, ResyncRestoresAConnectionThatLostAnEntry) {
   EXPECT_EQ(sync().stats().flows_offloaded, 2u);
 }
 
+// Both ends move at once (a renumbering of interfaces): the connection's old
+// pair leaves, the new one carries its counters; and when the client's side
+// is no longer an attached interface, both entries leave although neither
+// key is where the new routes would put it.
+TEST_F(FlowSyncTest, ReresolveMovesOrRemovesBothEntriesWhenBothEndsMove) {
+  config.redirect_ifindexes.insert({4, 5});
+  ASSERT_EQ(handle(CtMsg::flow(snat_orig, snat_reply)), SyncOutcome::Offloaded);
+  table.entries[key_of(LAN, snat_orig)].packets = 3;
+  table.entries[key_of(WAN, snat_reply)].packets = 4;
+  eg.routes["198.18.1.2"].ifindex = 4;
+  eg.routes["198.19.0.2"].ifindex = 5;
+  sync().reresolve_all(2 * SEC);
+  ASSERT_EQ(table.entries.size(), 2u);
+  EXPECT_EQ(entry(4, snat_orig).action.egress_ifindex, 5u);
+  EXPECT_EQ(entry(4, snat_orig).packets, 3u);
+  EXPECT_EQ(entry(5, snat_reply).action.egress_ifindex, 4u);
+  EXPECT_EQ(entry(5, snat_reply).packets, 4u);
+  EXPECT_EQ(sync().stats().flows_offloaded, 1u);
+  eg.routes["198.18.1.2"].ifindex = 9; // not attached
+  sync().reresolve_all(3 * SEC);
+  EXPECT_TRUE(table.entries.empty());
+  EXPECT_EQ(sync().stats().flows_offloaded, 0u);
+  EXPECT_EQ(sync().stats().flows_pending, 1u);
+}
+
 } // namespace
 } // namespace xdpflow
