@@ -81,12 +81,11 @@ static __always_inline void xf_write_key(struct xf_parsed *p, __u64 head_lo, __u
 	__u64 *w = p->key_words;
 
 	w[0] = head_lo;
+	w[1] = head_hi | (__u64)src[0] << 32;
 	if (p->family == XF_FAMILY_IPV4) {
-		w[1] = head_hi | (__u64)src[0] << 32;
 		w[2] = dst[0] | (__u64)ports << 32;
 		return;
 	}
-	w[1] = head_hi | (__u64)src[0] << 32;
 	w[2] = src[1] | (__u64)src[2] << 32;
 	w[3] = src[3] | (__u64)dst[0] << 32;
 	w[4] = dst[1] | (__u64)dst[2] << 32;

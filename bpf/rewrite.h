@@ -55,7 +55,7 @@ static __always_inline int xf_rewrite_l3l4(struct xdp_md *ctx, const struct xf_p
 	l3 = data + l2;
 	if (p->family == XF_FAMILY_IPV4) {
 		struct iphdr *iph = l3;
-		__u16 old_word, new_word, old_check;
+		__u16 old_word, new_word;
 
 		l4 = iph + 1;
 		if (l4 + sizeof(struct udphdr) > end)
@@ -70,14 +70,10 @@ static __always_inline int xf_rewrite_l3l4(struct xdp_md *ctx, const struct xf_p
 		 * forwarding (seen in perf on the fast path). TTL > 1 here, so
 		 * no borrow reaches the protocol byte. */
 		old_word = *(__u16 *)&iph->ttl;
-		old_check = iph->check;
 		new_word = old_word - bpf_htons(0x0100);
-		l3_acc = xf_csum_acc16(l3_acc, old_word, new_word);
-		/* Both loads before both stores: the checksum load right after
-		 * the TTL store waited for it (perf: the hottest instruction of
-		 * the program). */
 		*(__u16 *)&iph->ttl = new_word;
-		iph->check = xf_csum_apply(old_check, l3_acc);
+		l3_acc = xf_csum_acc16(l3_acc, old_word, new_word);
+		iph->check = xf_csum_apply(iph->check, l3_acc);
 	} else {
 		struct ipv6hdr *ip6h = l3;
 

@@ -76,7 +76,7 @@ void BpfFlowTable::for_each(
     const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) const {
   // Batched reads: one syscall per chunk instead of two per entry. Own
   // buffers: a for_each_chunk visitor may call this.
-  FlowMapCursor cursor;
+  Cursor cursor;
   std::vector<xf_flow_key> keys;
   std::vector<xf_flow_value> values;
   bool more;
@@ -90,15 +90,11 @@ void BpfFlowTable::for_each(
 bool BpfFlowTable::for_each_chunk(
     Cursor &cursor, std::size_t max,
     const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit) const {
-  FlowMapCursor c{cursor.part, cursor.started, cursor.token};
   bool more =
-      maps_.read_chunk(c, std::clamp<std::size_t>(max, 64, 65536), chunk_keys_, chunk_values_);
+      maps_.read_chunk(cursor, std::clamp<std::size_t>(max, 64, 65536), chunk_keys_, chunk_values_);
   // Read first, visited after: the visitor may change the maps.
   for (std::size_t i = 0; i < chunk_keys_.size(); i++)
     visit(chunk_keys_[i], chunk_values_[i]);
-  cursor.part = c.part;
-  cursor.started = c.started;
-  cursor.token = c.token;
   return more;
 }
 

@@ -14,21 +14,22 @@ int result(int rc) {
   return rc == 0 ? 0 : errno;
 }
 
-// One batch read of a map with key type K, converted to xf_flow_key.
+// One batch read of a map with key type K: values straight into `values`,
+// keys converted to xf_flow_key.
 template <typename K>
-int read_batch(int fd, FlowMapCursor &cursor, std::size_t max, std::vector<xf_flow_key> &keys,
+int read_batch(int fd, FlowTable::Cursor &cursor, std::size_t max, std::vector<xf_flow_key> &keys,
                std::vector<xf_flow_value> &values) {
   std::vector<K> map_keys(max);
-  std::vector<xf_flow_value> map_values(max);
+  values.resize(max);
   __u32 out_token = 0;
   __u32 count = static_cast<__u32>(max);
   int rc = bpf_map_lookup_batch(fd, cursor.started ? &cursor.token : nullptr, &out_token,
-                                map_keys.data(), map_values.data(), &count, nullptr);
+                                map_keys.data(), values.data(), &count, nullptr);
   int err = rc ? errno : 0;
-  for (__u32 i = 0; i < count; i++) {
-    keys.push_back(from_map_key(map_keys[i]));
-    values.push_back(map_values[i]);
-  }
+  values.resize(count);
+  keys.resize(count);
+  for (__u32 i = 0; i < count; i++)
+    keys[i] = from_map_key(map_keys[i]);
   cursor.started = true;
   cursor.token = out_token;
   return err;
@@ -90,7 +91,8 @@ int FlowMaps::update_batch(const std::vector<xf_flow_key> &keys,
   return 0;
 }
 
-bool FlowMaps::read_chunk(FlowMapCursor &cursor, std::size_t max, std::vector<xf_flow_key> &keys,
+bool FlowMaps::read_chunk(FlowTable::Cursor &cursor, std::size_t max,
+                          std::vector<xf_flow_key> &keys,
                           std::vector<xf_flow_value> &values) const {
   keys.clear();
   values.clear();
@@ -107,7 +109,7 @@ bool FlowMaps::read_chunk(FlowMapCursor &cursor, std::size_t max, std::vector<xf
     if (!keys.empty())
       return true;
   }
-  cursor = FlowMapCursor{};
+  cursor = FlowTable::Cursor{};
   return false;
 }
 

@@ -7,16 +7,10 @@
 #include <cstddef>
 #include <vector>
 
+#include "core/flow_table.h"
 #include "xdpflow/flow.h"
 
 namespace xdpflow {
-
-// Where a walk over both maps stands: the IPv4 map first, then IPv6.
-struct FlowMapCursor {
-  int part = 0;         // 0: IPv4 map, 1: IPv6 map, 2: done
-  bool started = false; // within part: token is valid
-  __u32 token = 0;      // the hash map's batch token (a bucket index)
-};
 
 struct FlowMaps {
   int v4 = -1, v6 = -1; // not owned
@@ -29,10 +23,11 @@ struct FlowMaps {
   int update_batch(const std::vector<xf_flow_key> &keys,
                    const std::vector<xf_flow_value> &values) const;
 
-  // Appends up to max entries of the walk to keys/values (cleared first).
-  // Returns false once the walk is complete (cursor reset); throws SysError
-  // on a failed read.
-  bool read_chunk(FlowMapCursor &cursor, std::size_t max, std::vector<xf_flow_key> &keys,
+  // Reads up to max entries of a walk over both maps (IPv4 first: cursor
+  // part 0, then IPv6: part 1, with the map's batch token) into keys/values,
+  // replacing what they held. Returns false once the walk is complete
+  // (cursor reset); throws SysError on a failed read.
+  bool read_chunk(FlowTable::Cursor &cursor, std::size_t max, std::vector<xf_flow_key> &keys,
                   std::vector<xf_flow_value> &values) const;
 };
 
