@@ -30,12 +30,19 @@ attached_count() { ip -n "$ns" -j link show | jq '[.[] | select(.xdp != null)] |
 
 # as_user CAPS... -- CMD...: CMD in the namespace as uid/gid 65534 with exactly
 # CAPS (comma list, may be empty) as inheritable, ambient and bounding set.
+# The per-netns lock directory /run/xdpflow is root's; a service running as
+# another user gets it from systemd (User= with RuntimeDirectory=xdpflow,
+# owned by that user): the same here, a tmpfs owned by 65534 mounted over it
+# in a mount namespace of the command's own.
+mkdir -p -m 0755 /run/xdpflow
 as_user() {
   local caps=$1
   shift
   local plus=-all
   [ -n "$caps" ] && plus="-all,$(echo "$caps" | sed 's/\([a-z_]*\)/+\1/g')"
-  timeout "${AS_USER_TIMEOUT:-0}" ip netns exec "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups \
+  timeout "${AS_USER_TIMEOUT:-0}" ip netns exec "$ns" unshare -m --propagation private \
+    sh -c 'mount -t tmpfs -o uid=65534,gid=65534,mode=0755 xfrun /run/xdpflow && exec "$@"' sh \
+    setpriv --reuid=65534 --regid=65534 --clear-groups \
     --inh-caps="$plus" --ambient-caps="$plus" --bounding-set="$plus" "$@"
 }
 join() { local IFS=,; echo "$*"; }
