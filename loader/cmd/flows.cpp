@@ -40,7 +40,7 @@ void register_flows(CLI::App &app) {
                "packets, bytes and idle time");
   sub->add_flag("--json", flags->json, "One JSON object {\"flows\":[...],\"count\":N}");
   sub->add_option("--top", flags->top, "Only the first N after sorting")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32))
+      ->check(CLI::PositiveNumber) // any count: top is a size_t on 32-bit targets too
       ->type_name("N");
   sub->add_option("--sort", flags->sort,
                   "Order: packets or bytes (busiest first), idle (most recent first)")
