@@ -68,10 +68,12 @@ std::uint64_t slow_sum(const xf_counters &c) {
   return n;
 }
 
-// The counters of each hook with its label. The fast-path object of this
-// branch has one hook, XDP, whose counters are the totals.
+// The counters of each hook (enum xf_hook) with its label value.
 std::vector<std::pair<std::string_view, xf_counters>> counters_by_hook(const StatsSnapshot &s) {
-  return {{"xdp", s.totals}};
+  std::vector<std::pair<std::string_view, xf_counters>> out;
+  for (unsigned h = 0; h < XF_HOOK_COUNT; h++)
+    out.emplace_back(hook_name(h), s.hooks[h]);
+  return out;
 }
 
 } // namespace

@@ -61,14 +61,21 @@ same() { # METRIC JQ
   [ -n "$got" ] || xf_fail "no sample $1"
   [ "$got" = "$want" ] || xf_fail "$1 is $got, stats --json $2 says $want"
 }
-same 'xdpflow_packets_total{path="fast",hook="xdp"}' .totals.fast_packets
-same 'xdpflow_packets_total{path="slow",hook="xdp"}' .totals.slow_packets
-same 'xdpflow_received_packets_total{hook="xdp"}' .totals.rx_packets
-same 'xdpflow_fast_path_bytes_total{hook="xdp"}' .totals.fast_bytes
-same 'xdpflow_redirect_errors_total{hook="xdp"}' .totals.redirect_errors
-for reason in $(jq -r '.totals.slow_reasons | keys[]' "$XF_GW_DIR/s.json"); do
-  same "xdpflow_slow_packets_total{reason=\"$reason\",hook=\"xdp\"}" ".totals.slow_reasons.$reason"
+# Per hook, against the same hook's counters in the JSON (totals are their sum).
+for hook in xdp tc; do
+  h=".hooks.$hook"
+  same "xdpflow_packets_total{path=\"fast\",hook=\"$hook\"}" "$h.fast_packets"
+  same "xdpflow_packets_total{path=\"slow\",hook=\"$hook\"}" "$h.slow_packets"
+  same "xdpflow_received_packets_total{hook=\"$hook\"}" "$h.rx_packets"
+  same "xdpflow_fast_path_bytes_total{hook=\"$hook\"}" "$h.fast_bytes"
+  same "xdpflow_redirect_errors_total{hook=\"$hook\"}" "$h.redirect_errors"
+  for reason in $(jq -r "$h.slow_reasons | keys[]" "$XF_GW_DIR/s.json"); do
+    same "xdpflow_slow_packets_total{reason=\"$reason\",hook=\"$hook\"}" "$h.slow_reasons.$reason"
+  done
 done
+fast_sum=$(awk '$1 ~ /^xdpflow_packets_total\{path="fast",/ { n += $2 } END { print n }' "$prom")
+[ "$fast_sum" = "$(jq .totals.fast_packets "$XF_GW_DIR/s.json")" ] || xf_fail "fast packets over hooks $fast_sum != totals"
+[ "$fast_sum" -gt 50 ] || xf_fail "only $fast_sum fast-path packets counted"
 same xdpflow_flows_offloaded .flows.offloaded
 same xdpflow_flows_capacity .flows.capacity
 same xdpflow_flows_rejected_full_total .flows.rejected_full

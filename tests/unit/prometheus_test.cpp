@@ -15,13 +15,19 @@ namespace {
 
 MetricsSnapshot sample_snapshot() {
   MetricsSnapshot m;
-  auto &t = m.stats.totals;
+  auto &t = m.stats.hooks[XF_HOOK_XDP];
   t.rx_packets = 1000;
   t.fast_packets = 900;
   t.fast_bytes = 123456789012ull;
   t.redirect_errors = 2;
   for (unsigned r = 0; r < XF_SLOW_MAX; r++)
     t.slow[r] = 10 + r; // distinct per reason
+  auto &tc = m.stats.hooks[XF_HOOK_TC];
+  tc.rx_packets = 70;
+  tc.fast_packets = 60;
+  tc.fast_bytes = 6000;
+  tc.slow[XF_SLOW_STALE] = 4;
+  set_hook_counters(m.stats, m.stats.hooks);
   m.stats.flows_offloaded = 17;
   m.stats.flows_capacity = 4096;
   m.stats.rejected_full = 3;
@@ -105,10 +111,20 @@ TEST(Prometheus, CountersByPathReasonAndHook) {
   EXPECT_EQ("2", p.samples[R"(xdpflow_redirect_errors_total{hook="xdp"})"]);
   EXPECT_EQ("13", p.samples[R"(xdpflow_slow_packets_total{reason="mtu",hook="xdp"})"]);
   EXPECT_EQ("10", p.samples[R"(xdpflow_slow_packets_total{reason="no_flow",hook="xdp"})"]);
+  // The TC hook's own figures, not the totals.
+  EXPECT_EQ("70", p.samples[R"(xdpflow_received_packets_total{hook="tc"})"]);
+  EXPECT_EQ("60", p.samples[R"(xdpflow_packets_total{path="fast",hook="tc"})"]);
+  EXPECT_EQ("4", p.samples[R"(xdpflow_packets_total{path="slow",hook="tc"})"]);
+  EXPECT_EQ("6000", p.samples[R"(xdpflow_fast_path_bytes_total{hook="tc"})"]);
+  EXPECT_EQ("4",
+            p.samples[R"(xdpflow_slow_packets_total{reason="stale_control_plane",hook="tc"})"]);
+  EXPECT_EQ("0", p.samples[R"(xdpflow_slow_packets_total{reason="mtu",hook="tc"})"]);
   for (unsigned r = 0; r < XF_SLOW_MAX; r++)
     EXPECT_EQ(1u, p.samples.count("xdpflow_slow_packets_total{reason=\"" +
                                   std::string(slow_reason_name(r)) + "\",hook=\"xdp\"}"))
         << slow_reason_name(r);
+  // Per hook only: no unlabelled total beside them (sum() does that).
+  EXPECT_EQ(0u, p.samples.count(R"(xdpflow_received_packets_total)"));
 }
 
 TEST(Prometheus, FlowsAndInterfaces) {
