@@ -93,8 +93,13 @@ if [ "$target" = mips ]; then
       src=$build/libmnl-src
       rm -rf "$src"
       mkdir -p "$src"
-      curl -sSfL http://deb.debian.org/debian/pool/main/libm/libmnl/libmnl_1.0.4.orig.tar.bz2 |
-        tar -xj -C "$src" --strip-components=1
+      url=http://deb.debian.org/debian/pool/main/libm/libmnl/libmnl_1.0.4.orig.tar.bz2
+      if ! curl -sSfL "$url" -o "$build/libmnl.tar.bz2"; then
+        echo "cross.sh mips: cannot download libmnl's source ($url), and Debian 12 has no" \
+          "libmnl for mips; set XDPFLOW_LIBMNL_SRC to an unpacked libmnl 1.0.4 tree" >&2
+        exit 77
+      fi
+      tar -xjf "$build/libmnl.tar.bz2" -C "$src" --strip-components=1
     else
       log "libmnl from $src"
     fi

@@ -8,6 +8,7 @@ packages=(
   libmnl-dev libcli11-dev libgtest-dev libsystemd-dev libcap2-bin
   iproute2 nftables conntrack iperf3 tcpdump ethtool procps kmod
   python3 gnuplot-nox jq iputils-ping systemd
+  dpkg-dev lintian man-db curl bzip2
 )
 # promtool (tests/cli/metrics.sh checks `stats --format prometheus` with it):
 # only that binary, extracted from Debian's prometheus package (19 MB
