@@ -17,6 +17,13 @@
 //                  packet they received: wake-ups and idle polls included
 //   received       packets the sink counted: proof the gateway forwarded
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <pthread.h>
+#include <sched.h>
+#include <thread>
+#include <utility>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -45,6 +52,9 @@ struct FwdOptions {
   std::vector<std::uint32_t> napi_pids;
   std::uint32_t flows = 1;
   std::uint32_t miss_every = 0;
+  // Generator threads, one per CPU listed (each its own flows); empty: one,
+  // in the calling thread.
+  std::vector<int> gen_cpus;
   double seconds = 1.0;
   std::vector<std::string> tags;
 };
@@ -105,6 +115,51 @@ void generate(PacketGen &gen, double seconds) {
       gen.send_batch();
 }
 
+// Extra generators, each a thread pinned to one CPU sending its own flows
+// (two-core scaling: veth puts a redirected frame on the receive queue of
+// the sending CPU's number, so each CPU feeds its own gateway queue).
+class GeneratorThreads {
+public:
+  GeneratorThreads(const std::vector<int> &cpus, const std::string &ns,
+                   const std::vector<PacketGenOptions> &options) {
+    for (std::size_t i = 0; i < cpus.size(); i++)
+      threads_.emplace_back([this, cpu = cpus[i], ns, o = options[i]] {
+        try {
+          cpu_set_t set;
+          CPU_ZERO(&set);
+          CPU_SET(cpu, &set);
+          if (int err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+            throw xdpflow::SysError(err, "pinning a generator thread to CPU " +
+                                             std::to_string(cpu));
+          NetnsScope scope(ns);
+          PacketGen gen(o);
+          while (!stop_.load())
+            sent_ += gen.send_batch();
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          error_ = std::current_exception();
+        }
+      });
+  }
+  ~GeneratorThreads() { stop(); }
+  std::uint64_t sent() const { return sent_.load(); }
+  void stop() {
+    stop_.store(true);
+    for (auto &t : threads_)
+      if (t.joinable())
+        t.join();
+    if (error_)
+      std::rethrow_exception(std::exchange(error_, nullptr));
+  }
+
+private:
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> sent_{0};
+  std::mutex mutex_;
+  std::exception_ptr error_;
+};
+
 void run_fwd(const FwdOptions &o) {
   IpAddr src = parse_addr(o.src_addr, "--src-addr");
   IpAddr dst = parse_addr(o.dst_addr, "--dst-addr");
@@ -148,7 +203,7 @@ void run_fwd(const FwdOptions &o) {
       d.out_dst_mac = dst_mac;
       d.src = src;
       d.dst = dst;
-      d.flows = o.flows;
+      d.flows = o.flows * static_cast<std::uint32_t>(std::max<std::size_t>(1, o.gen_cpus.size()));
       if (!o.snat_addr.empty())
         d.snat = parse_addr(o.snat_addr, "--snat");
       direct = std::make_unique<DirectXdpflow>(d);
@@ -162,22 +217,35 @@ void run_fwd(const FwdOptions &o) {
   // The relay and the generator, in the source namespace.
   std::unique_ptr<BareForwarder> relay;
   std::unique_ptr<PacketGen> gen;
+  PacketGenOptions gen_options;
   {
     NetnsScope ns(o.src_ns);
     Mac src_mac = mac_of(o.src_if);
     relay = std::make_unique<BareForwarder>(ifindex_of(o.relay_peer), ifindex_of(o.src_if),
                                             src_mac, gw_in_mac);
-    PacketGenOptions g;
-    g.ifindex = ifindex_of(o.relay_if);
-    g.src_mac = src_mac;
-    g.dst_mac = gw_in_mac;
-    g.src = src;
-    g.dst = dst;
-    g.flows = o.flows;
-    g.miss_every = o.miss_every;
-    gen = std::make_unique<PacketGen>(g);
+    gen_options.ifindex = ifindex_of(o.relay_if);
+    gen_options.src_mac = src_mac;
+    gen_options.dst_mac = gw_in_mac;
+    gen_options.src = src;
+    gen_options.dst = dst;
+    gen_options.flows = o.flows;
+    gen_options.miss_every = o.miss_every;
+    gen = std::make_unique<PacketGen>(gen_options);
   }
   NapiTrace trace(o.napi_pids);
+  std::unique_ptr<GeneratorThreads> extra;
+  if (o.gen_cpus.size() > 1) {
+    // The first CPU's flows are the calling thread's; each other CPU sends
+    // the next block of flows.
+    std::vector<PacketGenOptions> per_cpu;
+    for (std::size_t i = 1; i < o.gen_cpus.size(); i++) {
+      PacketGenOptions g = gen_options;
+      g.first_flow = static_cast<std::uint32_t>(i) * o.flows;
+      per_cpu.push_back(g);
+    }
+    extra = std::make_unique<GeneratorThreads>(
+        std::vector<int>(o.gen_cpus.begin() + 1, o.gen_cpus.end()), o.src_ns, per_cpu);
+  }
 
   // Warm-up (caches, page pools, the table's buckets, conntrack) stays
   // outside the measured window.
@@ -190,16 +258,29 @@ void run_fwd(const FwdOptions &o) {
   Snapshot a = snapshot(*sink, trace, o, *gen);
   generate(*gen, o.seconds);
   Snapshot b = snapshot(*sink, trace, o, *gen);
+  std::uint64_t extra_sent = extra ? extra->sent() : 0;
+  if (extra)
+    extra->stop(); // rethrows a generator thread's error
 
   double wall = std::chrono::duration<double>(b.at - a.at).count();
   std::uint64_t got = b.sink.packets - a.sink.packets;
   std::uint64_t polls = 0, napi_packets = 0, full = 0, full_packets = 0, full_ns = 0;
+  // Packets per ns each kthread forwards while busy, summed: what the
+  // gateway's CPUs forward together at these costs (two-core scaling).
+  double capacity = 0;
+  int busy_threads = 0;
   for (std::size_t i = 0; i < b.napi.size(); i++) {
+    std::uint64_t thread_packets = b.napi[i].full_packets - a.napi[i].full_packets;
+    std::uint64_t thread_ns = b.napi[i].full_ns - a.napi[i].full_ns;
     polls += b.napi[i].polls - a.napi[i].polls;
     napi_packets += b.napi[i].packets - a.napi[i].packets;
     full += b.napi[i].full_intervals - a.napi[i].full_intervals;
-    full_packets += b.napi[i].full_packets - a.napi[i].full_packets;
-    full_ns += b.napi[i].full_ns - a.napi[i].full_ns;
+    full_packets += thread_packets;
+    full_ns += thread_ns;
+    if (thread_ns) {
+      capacity += static_cast<double>(thread_packets) / static_cast<double>(thread_ns);
+      busy_threads++;
+    }
   }
   double ns = full_packets ? static_cast<double>(full_ns) / static_cast<double>(full_packets) : 0;
   std::uint64_t kthread_ns = b.kthread_ns - a.kthread_ns;
@@ -208,6 +289,8 @@ void run_fwd(const FwdOptions &o) {
       .set("gw", o.gw_mode)
       .set("ns_per_packet", ns)
       .set("mpps", ns > 0 ? 1000.0 / ns : 0.0)
+      .set("capacity_mpps", capacity * 1000.0)
+      .set("busy_threads", std::to_string(busy_threads))
       .set("kthread_ns_per_packet",
            napi_packets ? static_cast<double>(kthread_ns) / static_cast<double>(napi_packets)
                         : 0.0)
@@ -218,7 +301,7 @@ void run_fwd(const FwdOptions &o) {
       .set("full_packets", std::to_string(full_packets))
       .set("wall_mpps", static_cast<double>(got) / wall / 1e6)
       .set("seconds", wall)
-      .set("sent", std::to_string(b.sent - a.sent))
+      .set("sent", std::to_string(b.sent - a.sent + extra_sent))
       .set("received", std::to_string(got))
       .set("misses_received", std::to_string(b.sink.misses - a.sink.misses))
       .set("ttl_not_decremented", std::to_string(b.sink.ttl_fixed - a.sink.ttl_fixed));
@@ -266,6 +349,8 @@ void register_fwd(CLI::App &app) {
   cmd->add_option("--miss-every", o->miss_every,
                   "every Nth frame to a port no flow has (kernel path); 0: none")
       ->capture_default_str();
+  cmd->add_option("--gen-cpu", o->gen_cpus,
+                  "generator CPUs, each sending its own --flows (the first: this thread)");
   cmd->add_option("--seconds", o->seconds, "measured time")->capture_default_str();
   cmd->add_option("--tag", o->tags, "KEY=VALUE copied into the result line");
   cmd->callback([o] { run_fwd(*o); });

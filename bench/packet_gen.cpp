@@ -40,7 +40,7 @@ std::uint16_t finish(std::uint32_t sum) {
 PacketGen::PacketGen(const PacketGenOptions &options) : options_(options) {
   if (options.src.family != options.dst.family || !options.src.family)
     throw xdpflow::UsageError("generator: source and destination must be one address family");
-  if (options.flows == 0 || options.flows > XFB_MAX_FLOWS)
+  if (options.flows == 0 || options.first_flow + options.flows > XFB_MAX_FLOWS)
     throw xdpflow::UsageError("generator: flows must be 1.." + std::to_string(XFB_MAX_FLOWS));
   // Protocol 0: a send-only socket, no copy of received frames.
   fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
@@ -116,7 +116,7 @@ std::uint32_t PacketGen::send_batch() {
   for (std::uint32_t i = 0; i < batch; i++, seq_++) {
     bool miss = options_.miss_every && seq_ % options_.miss_every == options_.miss_every - 1;
     std::uint8_t *f = frames_.data() + std::size_t{i} * XFB_FRAME_LEN;
-    build(f, static_cast<std::uint32_t>(seq_ % options_.flows), miss);
+    build(f, options_.first_flow + static_cast<std::uint32_t>(seq_ % options_.flows), miss);
     iov[i] = {f, XFB_FRAME_LEN};
     msgs[i] = {};
     msgs[i].msg_hdr.msg_iov = &iov[i];

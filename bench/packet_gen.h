@@ -19,6 +19,7 @@ struct PacketGenOptions {
   Mac src_mac{}, dst_mac{};  // as they must reach the gateway
   xdpflow::IpAddr src, dst;  // flow 0
   std::uint32_t flows = 1;
+  std::uint32_t first_flow = 0; // sends flows first_flow .. first_flow + flows - 1
   // Every miss_every-th frame goes to XFB_MISS_DPORT, a port no flow entry
   // has (mixed traffic: the kernel path forwards those); 0 = none.
   std::uint32_t miss_every = 0;

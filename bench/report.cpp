@@ -39,8 +39,8 @@ std::map<int, double> rounds_of(const std::vector<ResultLine> &fwd, const std::s
 
 // Median over the rounds both configurations ran of a's rate / b's.
 std::optional<double> ratio(const std::vector<ResultLine> &fwd, const std::string &a,
-                            const std::string &b) {
-  auto ra = rounds_of(fwd, a), rb = rounds_of(fwd, b);
+                            const std::string &b, std::string_view key = "mpps") {
+  auto ra = rounds_of(fwd, a, key), rb = rounds_of(fwd, b, key);
   std::vector<double> ratios;
   for (const auto &[round, v] : ra) {
     auto it = rb.find(round);
@@ -183,6 +183,11 @@ std::vector<FwdSummary> Report::forwarding() const {
     s.kernel_config = l.get("vs_kernel").value_or("");
     s.bare_config = l.get("vs_bare").value_or("");
     s.self_config = l.get("vs_self").value_or("");
+    s.scale_config = l.get("vs_scale").value_or("");
+    if (!s.scale_config.empty())
+      s.scaling = ratio(fwd_, config, s.scale_config, "capacity_mpps");
+    s.target_scale = optional_number(l, "target_scale");
+    s.bare_scale_config = l.get("bare_scale").value_or("");
     if (!s.kernel_config.empty())
       s.vs_kernel = ratio(fwd_, config, s.kernel_config);
     if (!s.bare_config.empty())
@@ -205,6 +210,18 @@ std::vector<TargetCheck> Report::targets() const {
                      s.cost_vs_bare ? ratio_text(s.cost_vs_bare) : "not measured",
                      "<= " + fixed(*s.target_bare, 2) + " x",
                      s.cost_vs_bare && *s.cost_vs_bare <= *s.target_bare, ""});
+    if (s.target_scale) {
+      // The bare forwarder's own scaling on the same rig: what the CPUs
+      // (two vCPUs may be one host core's hyperthreads) allow at all.
+      std::string bound;
+      for (const auto &b : forwarding())
+        if (b.config == s.bare_scale_config && b.scaling)
+          bound = b.config + " / " + b.scale_config + ": " + ratio_text(b.scaling);
+      out.push_back({label_of(s) + ": packets per CPU-second / " + s.scale_config,
+                     s.scaling ? ratio_text(s.scaling) : "not measured",
+                     ">= " + fixed(*s.target_scale, 2) + " x",
+                     s.scaling && *s.scaling >= *s.target_scale, bound});
+    }
     if (s.target_plus_ns)
       out.push_back({label_of(s) + ": ns above " + s.self_config,
                      s.plus_ns ? fixed(*s.plus_ns, 1) + " ns" : "not measured",
@@ -321,8 +338,8 @@ std::string Report::markdown() const {
       md += "| " + t.what + " | " + t.measured + " | " + t.target + " | " +
             (t.met ? "yes" : "**no**") + " | " + t.bound + " |\n";
     md += "\nBound: the bare XDP forwarder (no lookup, no rewrite beyond the MACs) measured "
-          "against the same kernel baseline in the same rounds; no XDP forwarder exceeds it "
-          "on this rig.\n\n";
+          "against the same baseline in the same rounds; no XDP forwarder exceeds it on this "
+          "rig.\n\n";
   }
   return md;
 }
@@ -355,6 +372,8 @@ std::string Report::json() const {
     s.vs_kernel ? w.value(*s.vs_kernel) : w.null();
     w.key("cost_vs_bare");
     s.cost_vs_bare ? w.value(*s.cost_vs_bare) : w.null();
+    w.key("scaling");
+    s.scaling ? w.value(*s.scaling) : w.null();
     w.key("ns_above_self");
     s.plus_ns ? w.value(*s.plus_ns) : w.null();
     w.key("fast_path_share");

@@ -10,6 +10,8 @@
 //                 per-round ratios), target_kernel (minimum "x cheaper"),
 //                 target_bare (maximum cost / the bare forwarder's),
 //                 vs_self + target_plus_ns (maximum ns above that config's),
+//                 capacity_mpps + vs_scale + target_scale (minimum ratio of
+//                 the kthreads' summed capacity: two-core scaling),
 //                 installed_by, gw_fast_packets / gw_slow_packets
 //   kind=tcp      config, title, round, gbps, retransmits; optional
 //                 gw_fast_packets / gw_slow_packets
@@ -40,6 +42,9 @@ struct FwdSummary {
   std::optional<double> vs_kernel;    // x cheaper than the kernel path
   std::optional<double> cost_vs_bare; // cost / the bare forwarder's
   std::optional<double> plus_ns;      // ns above vs_self's, same rounds
+  std::optional<double> scaling;      // capacity / vs_scale's, same rounds
+  std::string scale_config, bare_scale_config; // bare_scale: its own bound
+  std::optional<double> target_scale;
   std::string kernel_config, bare_config, self_config;
   std::optional<double> target_kernel, target_bare, target_plus_ns;
   // Share of the gateway's packets that xdpflow forwarded itself (its own
