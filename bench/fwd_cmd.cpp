@@ -18,23 +18,23 @@
 //   received       packets the sink counted: proof the gateway forwarded
 #include <algorithm>
 #include <atomic>
-#include <exception>
-#include <mutex>
-#include <pthread.h>
-#include <sched.h>
-#include <thread>
-#include <utility>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <memory>
+#include <mutex>
+#include <pthread.h>
+#include <sched.h>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "commands.h"
 #include "core/error.h"
-#include "result_line.h"
 #include "packet_gen.h"
+#include "result_line.h"
 #include "rig_programs.h"
 
 using xdpflow::IpAddr;
@@ -75,8 +75,8 @@ std::uint64_t thread_cpu_ns(std::uint32_t pid) {
   std::string path = "/proc/" + std::to_string(pid) + "/schedstat";
   std::FILE *f = std::fopen(path.c_str(), "re");
   if (!f)
-    throw xdpflow::SysError(errno, "reading " + path + " (is NAPI kthread " +
-                                       std::to_string(pid) + " gone?)");
+    throw xdpflow::SysError(errno, "reading " + path + " (is NAPI kthread " + std::to_string(pid) +
+                                       " gone?)");
   unsigned long long ns = 0;
   int n = std::fscanf(f, "%llu", &ns);
   std::fclose(f);
@@ -129,8 +129,8 @@ public:
           CPU_ZERO(&set);
           CPU_SET(cpu, &set);
           if (int err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
-            throw xdpflow::SysError(err, "pinning a generator thread to CPU " +
-                                             std::to_string(cpu));
+            throw xdpflow::SysError(err,
+                                    "pinning a generator thread to CPU " + std::to_string(cpu));
           NetnsScope scope(ns);
           PacketGen gen(o);
           while (!stop_.load())
@@ -221,8 +221,8 @@ void run_fwd(const FwdOptions &o) {
   {
     NetnsScope ns(o.src_ns);
     Mac src_mac = mac_of(o.src_if);
-    relay = std::make_unique<BareForwarder>(ifindex_of(o.relay_peer), ifindex_of(o.src_if),
-                                            src_mac, gw_in_mac);
+    relay = std::make_unique<BareForwarder>(ifindex_of(o.relay_peer), ifindex_of(o.src_if), src_mac,
+                                            gw_in_mac);
     gen_options.ifindex = ifindex_of(o.relay_if);
     gen_options.src_mac = src_mac;
     gen_options.dst_mac = gw_in_mac;
@@ -292,8 +292,7 @@ void run_fwd(const FwdOptions &o) {
       .set("capacity_mpps", capacity * 1000.0)
       .set("busy_threads", std::to_string(busy_threads))
       .set("kthread_ns_per_packet",
-           napi_packets ? static_cast<double>(kthread_ns) / static_cast<double>(napi_packets)
-                        : 0.0)
+           napi_packets ? static_cast<double>(kthread_ns) / static_cast<double>(napi_packets) : 0.0)
       .set("kthread_busy", wall > 0 ? static_cast<double>(kthread_ns) / 1e9 / wall : 0.0)
       .set("napi_polls", std::to_string(polls))
       .set("napi_packets", std::to_string(napi_packets))

@@ -156,12 +156,17 @@ std::vector<FwdSummary> Report::forwarding() const {
     s.installed_by = l.get("installed_by").value_or("");
     s.family = l.get("family").value_or("4");
     s.flows = l.get("flows").value_or("1");
-    std::vector<double> ns, mpps, kthread;
+    std::vector<double> ns, mpps, kthread, offloads, removals, churn_fast;
     double fast = 0, slow = 0, full = 0, polled = 0;
     for (const auto &m : fwd_)
       if (m.text("config") == config) {
         ns.push_back(m.number("ns_per_packet"));
         mpps.push_back(m.number("mpps"));
+        if (m.get("churn_offloads_per_s")) {
+          offloads.push_back(m.number("churn_offloads_per_s"));
+          removals.push_back(m.number("churn_removals_per_s"));
+          churn_fast.push_back(m.number("churn_fast_share"));
+        }
         if (m.get("kthread_ns_per_packet"))
           kthread.push_back(m.number("kthread_ns_per_packet"));
         if (m.get("napi_packets")) {
@@ -180,6 +185,11 @@ std::vector<FwdSummary> Report::forwarding() const {
     s.ns = spread_of(ns);
     s.mpps = spread_of(mpps);
     s.kthread_ns = spread_of(kthread);
+    if (!offloads.empty()) {
+      s.churn_offloads = spread_of(offloads).median;
+      s.churn_removals = spread_of(removals).median;
+      s.churn_fast_share = spread_of(churn_fast).median;
+    }
     s.kernel_config = l.get("vs_kernel").value_or("");
     s.bare_config = l.get("vs_bare").value_or("");
     s.self_config = l.get("vs_self").value_or("");
@@ -302,6 +312,19 @@ std::string Report::markdown() const {
           "its whole CPU time (schedstat) per packet it polled, wake-ups included. Ratios: median "
           "over rounds of per-round ratios. Fast path: share of the gateway's packets xdpflow "
           "forwarded itself (its counters).\n\n";
+  }
+  bool churn = std::any_of(fwd.begin(), fwd.end(), [](const auto &s) { return s.churn_offloads; });
+  if (churn) {
+    md += "### Churn: connections offloaded and removed while traffic flows\n\n";
+    md += "| configuration | offloads / s | removals / s | fast path share meanwhile | "
+          "ns/packet | ns above |\n|---|---|---|---|---|---|\n";
+    for (const auto &s : fwd)
+      if (s.churn_offloads)
+        md += "| " + label_of(s) + " | " + readable(*s.churn_offloads) + " | " +
+              readable(*s.churn_removals) + " | " + fixed(*s.churn_fast_share * 100, 1) + " % | " +
+              fixed(s.ns.median, 1) + " | " +
+              (s.plus_ns ? fixed(*s.plus_ns, 1) + " ns (" + s.self_config + ")" : "") + " |\n";
+    md += "\n";
   }
   if (!tcp_.empty()) {
     md += "### TCP bulk throughput: one iperf3 connection src -> dst, one CPU\n\n";

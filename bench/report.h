@@ -36,15 +36,17 @@ Spread spread_of(std::vector<double> values); // empty -> all zero
 struct FwdSummary {
   std::string config, title, installed_by, family, flows;
   int runs = 0;
-  Spread ns, mpps;            // per packet; 1000 / ns
-  Spread kthread_ns;          // the kthread's whole CPU time per packet
-  double full_share = 0;      // packets timed in full polls / all it polled
-  std::optional<double> vs_kernel;    // x cheaper than the kernel path
-  std::optional<double> cost_vs_bare; // cost / the bare forwarder's
-  std::optional<double> plus_ns;      // ns above vs_self's, same rounds
-  std::optional<double> scaling;      // capacity / vs_scale's, same rounds
+  Spread ns, mpps;                             // per packet; 1000 / ns
+  Spread kthread_ns;                           // the kthread's whole CPU time per packet
+  double full_share = 0;                       // packets timed in full polls / all it polled
+  std::optional<double> vs_kernel;             // x cheaper than the kernel path
+  std::optional<double> cost_vs_bare;          // cost / the bare forwarder's
+  std::optional<double> plus_ns;               // ns above vs_self's, same rounds
+  std::optional<double> scaling;               // capacity / vs_scale's, same rounds
   std::string scale_config, bare_scale_config; // bare_scale: its own bound
   std::optional<double> target_scale;
+  // Conntrack churn during the run (churn_* fields): medians.
+  std::optional<double> churn_offloads, churn_removals, churn_fast_share;
   std::string kernel_config, bare_config, self_config;
   std::optional<double> target_kernel, target_bare, target_plus_ns;
   // Share of the gateway's packets that xdpflow forwarded itself (its own

@@ -82,8 +82,8 @@ TEST(BenchReport, KernelTargetShowsTheBareForwardersBound) {
 // most 120 ns above the same program's 1-flow cost, both per round.
 TEST(BenchReport, CostTargetsAgainstBareAndOwnOneFlowCost) {
   Report r;
-  r.add(fwd("bare", 1, 10.0));                           // 100 ns
-  r.add(fwd("one", 1, 8.0, "\tvs_bare=bare\ttarget_bare=1.1")); // 125 ns: 1.25 x
+  r.add(fwd("bare", 1, 10.0));                                        // 100 ns
+  r.add(fwd("one", 1, 8.0, "\tvs_bare=bare\ttarget_bare=1.1"));       // 125 ns: 1.25 x
   r.add(fwd("million", 1, 4.0, "\tvs_self=one\ttarget_plus_ns=120")); // 250 ns: +125
   auto s = r.forwarding();
   ASSERT_TRUE(s[1].cost_vs_bare);
