@@ -185,6 +185,7 @@ void run_fwd(const FwdOptions &o) {
   }
 
   std::unique_ptr<BareForwarder> bare;
+  std::unique_ptr<FibForwarder> fib;
   std::unique_ptr<DirectXdpflow> direct;
   Mac gw_in_mac;
   auto setup_start = std::chrono::steady_clock::now();
@@ -195,6 +196,8 @@ void run_fwd(const FwdOptions &o) {
     Mac out_mac = mac_of(o.gw_out);
     if (o.gw_mode == "bare") {
       bare = std::make_unique<BareForwarder>(in, out, out_mac, dst_mac);
+    } else if (o.gw_mode == "fib") {
+      fib = std::make_unique<FibForwarder>(in);
     } else if (o.gw_mode == "xdpflow") {
       DirectOptions d;
       d.in_ifindex = in;
@@ -209,7 +212,7 @@ void run_fwd(const FwdOptions &o) {
       direct = std::make_unique<DirectXdpflow>(d);
       line.set("fill_seconds", direct->fill_seconds());
     } else if (o.gw_mode != "none") {
-      throw UsageError("--gw must be none, bare or xdpflow");
+      throw UsageError("--gw must be none, bare, fib or xdpflow");
     }
   }
   line.set("setup_seconds", since(setup_start));
@@ -340,7 +343,7 @@ void register_fwd(CLI::App &app) {
   cmd->add_option("--dst-addr", o->dst_addr, "destination address")->required();
   cmd->add_option("--napi-pid", o->napi_pids, "the gateway's NAPI kthread(s), timed")->required();
   cmd->add_option("--gw", o->gw_mode,
-                  "program on the gateway: none (leave as is), bare, xdpflow (direct fill)")
+                  "program on the gateway: none (leave as is), bare, fib, xdpflow (direct fill)")
       ->capture_default_str();
   cmd->add_option("--snat", o->snat_addr, "with --gw xdpflow: source NAT to this address");
   cmd->add_option("--flows", o->flows, "distinct flows, one per frame in turn")

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/stats_report.h"
 #include "kernel/fast_path.h"
+#include "xfb_fib.skel.h"
 #include "xfb_fwd.skel.h"
 #include "xfb_napi_trace.skel.h"
 #include "xfb_sink.skel.h"
@@ -132,6 +133,25 @@ BareForwarder::BareForwarder(std::uint32_t in_ifindex, std::uint32_t out_ifindex
 BareForwarder::~BareForwarder() {
   link_.reset();
   xfb_fwd__destroy(skel_);
+}
+
+// ---- FibForwarder ---------------------------------------------------------
+
+FibForwarder::FibForwarder(std::uint32_t in_ifindex) {
+  skel_ = xfb_fib__open_and_load();
+  if (!skel_)
+    throw SysError(errno, "loading the FIB-lookup forwarder's BPF program");
+  try {
+    link_.emplace(bpf_program__fd(skel_->progs.xfb_fib), in_ifindex, "the FIB-lookup forwarder");
+  } catch (...) {
+    xfb_fib__destroy(skel_);
+    throw;
+  }
+}
+
+FibForwarder::~FibForwarder() {
+  link_.reset();
+  xfb_fib__destroy(skel_);
 }
 
 // ---- DirectXdpflow --------------------------------------------------------

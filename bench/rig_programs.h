@@ -3,6 +3,7 @@
 //   NapiTrace      times the gateway's NAPI kthreads (napi:napi_poll)
 //   Sink           counts and drops in the destination namespace
 //   BareForwarder  fixed MAC rewrite + redirect on the gateway (upper bound)
+//   FibForwarder   bpf_fib_lookup per packet (the cost of a route lookup)
 //   DirectXdpflow  the real xdpflow fast path on the gateway, its flow table
 //                  filled directly (no control plane)
 // Constructors must run with the calling thread in the namespace the
@@ -23,6 +24,7 @@ struct xfb_napi_trace;
 struct bpf_link;
 struct xfb_sink;
 struct xfb_fwd;
+struct xfb_fib;
 
 namespace xdpflow {
 class FastPath;
@@ -82,6 +84,20 @@ public:
 
 private:
   ::xfb_fwd *skel_ = nullptr;
+  std::optional<XdpLink> link_;
+};
+
+// bpf_fib_lookup per packet, TTL, MACs from the lookup, redirect (the cost
+// of a route lookup per packet, as xdp-tools' xdp-forward pays it).
+class FibForwarder {
+public:
+  explicit FibForwarder(std::uint32_t in_ifindex);
+  ~FibForwarder();
+  FibForwarder(const FibForwarder &) = delete;
+  FibForwarder &operator=(const FibForwarder &) = delete;
+
+private:
+  ::xfb_fib *skel_ = nullptr;
   std::optional<XdpLink> link_;
 };
 
