@@ -102,18 +102,19 @@ static __always_inline void xf_count_slow(struct xf_counters *c, int reason)
 /* Two call sites, each with its own map: the verifier inlines a hash lookup
  * only where the map is known, and clang would otherwise merge the calls
  * into one with the map chosen at run time (seen in perf as the generic
- * htab_map_lookup_elem path). The differing empty asm statements keep the
- * calls apart. */
+ * htab_map_lookup_elem path). The differing asm statements keep the calls
+ * apart; each is one register move, because an empty one can leave two
+ * line-info records on one instruction, which the kernel rejects. */
 static __always_inline struct xf_flow_value *xf_lookup(struct xf_parsed *p)
 {
 	struct xf_flow_value *flow;
 
 	if (p->family == XF_FAMILY_IPV4) {
 		flow = bpf_map_lookup_elem(&xf_flows4, &p->key4);
-		asm volatile("/* ipv4 lookup */" : "+r"(flow));
+		asm volatile("/* ipv4 lookup */\n\t%0 = %0" : "+r"(flow));
 	} else {
 		flow = bpf_map_lookup_elem(&xf_flows6, &p->key6);
-		asm volatile("/* ipv6 lookup */" : "+r"(flow));
+		asm volatile("/* ipv6 lookup */\n\t%0 = %0" : "+r"(flow));
 	}
 	return flow;
 }

@@ -76,6 +76,9 @@ static __always_inline int xf_tc_refuse(struct __sk_buff *skb, const struct xf_f
 
 	if (skb->pkt_type != XF_PACKET_HOST)
 		return XF_SLOW_NOT_FOR_US;
+	reason = xf_validate_ip(f, p);
+	if (reason)
+		return reason;
 	if (bpf_ktime_get_ns() - xf_read_clock() > XF_CLOCK_STALE_NS)
 		return XF_SLOW_STALE;
 	/* A GSO skb leaves as segments of gso_size payload bytes each. */
@@ -168,7 +171,8 @@ int xdpflow_tc(struct __sk_buff *skb)
 		bpf_skb_vlan_pop(skb);
 	data = (void *)(long)skb->data;
 	end = (void *)(long)skb->data_end;
-	if (egress_l2 > XF_MAX_L2_LEN || xf_rewrite_l3l4(data + egress_l2, end, &p, a, &d))
+	if (egress_l2 > XF_MAX_L2_LEN ||
+	    xf_rewrite_l3l4(data + egress_l2, end, &p, a, &d, XF_HOOK_TC))
 		return xf_tc_pass(c, XF_SLOW_UNPARSED); /* unreachable: pulled above */
 	xf_tc_apply_csum(skb, egress_l2, &p, &d);
 	data = (void *)(long)skb->data;

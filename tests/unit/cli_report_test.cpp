@@ -90,7 +90,7 @@ TEST(CliStats, JsonHasTheDesignFieldNamesHookSumsAndPerHookCounters) {
 TEST(CliStats, TableShowsTotalsAndShares) {
   auto text = stats_table(sample_stats());
   EXPECT_NE(text.find("Interfaces: lan0 (native) wan0 (generic)"), std::string::npos);
-  EXPECT_NE(text.find("fast path             90   81.8%  80  10"), std::string::npos) << text;
+  EXPECT_NE(text.find("fast path             90   81.8%   80  10"), std::string::npos) << text;
   EXPECT_NE(text.find("Flows offloaded: 3 of 1024 (0.3%), rejected (table full): 2"),
             std::string::npos);
 }
