@@ -119,9 +119,10 @@ fi
 # 3. Configure and build.
 targets=(xdpflow_unit_tests xdpflow_layout_view xf_fastpath_obj)
 [ $full = 1 ] && targets=(xdpflow_unit_tests xdpflow_layout_view xdpflow)
+mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/$target.cmake" \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo "${cmake_extra[@]}" >"$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log" >&2; exit 1; }
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo "${cmake_extra[@]}" >"$build/configure.log" 2>&1 ||
+  { cat "$build/configure.log" >&2; exit 1; }
 cmake --build "$build" -j"$jobs" --target "${targets[@]}"
 t_build=$(($(date +%s) - t0 - t_install))
 [ $run_tests = 1 ] || { log "built in ${t_build}s (install ${t_install}s)"; exit 0; }
