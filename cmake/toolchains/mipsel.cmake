@@ -1,22 +1,5 @@
-# Cross build for mipsel with Debian's cross toolchain (g++-mipsel-linux-gnu) and the
-# multiarch libraries of the target (libbpf-dev:mipsel ... where Debian has them;
-# scripts/cross.sh mipsel installs and builds). CMAKE_C_BYTE_ORDER and
-# CMAKE_LIBRARY_ARCHITECTURE follow from the compiler: the BPF objects get the
-# target's byte order and asm/ headers (cmake/BpfObject.cmake).
-set(CMAKE_SYSTEM_NAME Linux)
-set(CMAKE_SYSTEM_PROCESSOR mipsel)
-set(CMAKE_C_COMPILER mipsel-linux-gnu-gcc)
-set(CMAKE_CXX_COMPILER mipsel-linux-gnu-g++)
-set(CMAKE_LIBRARY_ARCHITECTURE mipsel-linux-gnu)
-# Target libraries and pkg-config files only; programs (clang, bpftool) from
-# the host.
-set(CMAKE_FIND_ROOT_PATH /usr/mipsel-linux-gnu ${XDPFLOW_CROSS_PREFIX})
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/mipsel-linux-gnu/pkgconfig:/usr/share/pkgconfig")
-if(XDPFLOW_CROSS_PREFIX)
-  # Libraries scripts/cross.sh built from source where Debian has none.
-  set(ENV{PKG_CONFIG_LIBDIR} "${XDPFLOW_CROSS_PREFIX}/lib/pkgconfig:$ENV{PKG_CONFIG_LIBDIR}")
-endif()
-set(ENV{PKG_CONFIG_SYSROOT_DIR} "")
-# qemu-user runs the tests (ctest, gtest discovery): -L for the loader/libs.
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-mipsel-static -L /usr/mipsel-linux-gnu)
+# Cross build for mipsel: cmake -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/mipsel.cmake (scripts/cross.sh mipsel).
+set(XF_CROSS_PROCESSOR mipsel)
+set(XF_CROSS_TRIPLET mipsel-linux-gnu)
+set(XF_CROSS_QEMU qemu-mipsel-static)
+include(${CMAKE_CURRENT_LIST_DIR}/debian-cross.cmake)
