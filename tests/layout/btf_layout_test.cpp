@@ -7,10 +7,10 @@
 // taken under qemu (XDPFLOW_BTF_OBJECT, XDPFLOW_LAYOUT_VIEW).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bpf/btf.h>
 #include <cerrno>
 #include <cstdlib>
-#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <set>
