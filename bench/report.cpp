@@ -356,7 +356,9 @@ std::string Report::markdown() const {
     md += "\n";
   }
   if (!tcp_.empty()) {
-    md += "### TCP bulk throughput: one iperf3 connection src -> dst, one CPU\n\n";
+    md +=
+        "### TCP bulk throughput: one iperf3 connection src -> dst, the gateway's NAPI kthread on "
+        "its own CPU\n\n";
     md += "| configuration | Gbit/s (median) | min - max | runs | retransmits (median) | fast "
           "path |\n|---|---|---|---|---|---|\n";
     for (const auto &t : tcp_summaries(tcp_))
