@@ -33,6 +33,7 @@ std::string_view slow_reason_name(unsigned reason) {
       "bad_tcp_doff",
       "martian_address",
       "trailer",
+      "torn_entry",
   };
   return reason < XF_SLOW_MAX ? names[reason] : "unknown";
 }
