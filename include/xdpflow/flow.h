@@ -278,6 +278,17 @@ struct xf_counters {
 };
 XF_STATIC_ASSERT(sizeof(struct xf_counters) == 256, "xf_counters layout");
 
+/* Adds the counters c to t (per-CPU and per-hook sums, loader side). */
+XF_FLOW_INLINE void xf_counters_add(struct xf_counters *t, const struct xf_counters *c)
+{
+	t->rx_packets += c->rx_packets;
+	t->fast_packets += c->fast_packets;
+	t->fast_bytes += c->fast_bytes;
+	t->redirect_errors += c->redirect_errors;
+	for (int r = 0; r < XF_SLOW_MAX; r++)
+		t->slow[r] += c->slow[r];
+}
+
 /* One attached interface as the data path needs it (map xf_ifaces, slot
  * ifindex % XF_IFACE_SLOTS): its own MAC for the destination-MAC check.
  * ifindex 0 marks a free slot. */
