@@ -5,19 +5,12 @@
 // emits must be exactly the old action's output or the new one's; a hit
 // refused as torn_entry must leave the frame as it arrived.
 #include <atomic>
-#include <gtest/gtest.h>
-#include <linux/bpf.h>
-#include <memory>
 #include <pthread.h>
 #include <sched.h>
 #include <thread>
 
-#include "common/root.h"
 #include "core/flow_key.h"
-#include "fixtures.h"
-#include "kernel/fast_path.h"
-#include "test_netns.h"
-#include "xdp_runner.h"
+#include "per_hook_test.h"
 
 namespace xdpflow::testing {
 namespace {
@@ -29,23 +22,9 @@ void pin_to_cpu(int cpu) {
   pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
-class TornEntryTest : public ::testing::TestWithParam<std::uint32_t> {
-protected:
-  void SetUp() override {
-    XF_REQUIRE_ROOT();
-    dev_ = &enter_private_netns();
-    fp_ = std::make_unique<FastPath>(FastPathOptions{.max_flows = 64});
-    fp_->add_interface(dev_->lan, kGwLanMac);
-    fp_->add_interface(dev_->wan, kGwWanMac);
-    fp_->add_interface(dev_->dmz, kGwDmzMac);
-  }
-
-  const TestDevices *dev_ = nullptr;
-  std::unique_ptr<FastPath> fp_;
-};
+using TornEntryTest = PerHookTest;
 
 TEST_P(TornEntryTest, EveryFrameIsTheOldActionsOrTheNewOnes) {
-  const bool tc = GetParam() == XF_HOOK_TC;
   // Two actions differing in every word: egress, MACs, NAT address and port.
   const FlowSpec a = masq4(kUdp, 53);
   const FlowSpec b = to_dmz(flow(Dev::kLan, kUdp, kClient4, 40000, kServer4, 53))
@@ -78,12 +57,11 @@ TEST_P(TornEntryTest, EveryFrameIsTheOldActionsOrTheNewOnes) {
   });
   pin_to_cpu(0);
   int as_a = 0, as_b = 0, torn = 0;
-  const std::uint32_t redirect = tc ? 7u : std::uint32_t{XDP_REDIRECT};
+  const std::uint32_t redirect = redirect_verdict();
   for (int i = 0; i < 20000 && !::testing::Test::HasFailure(); i++) {
     if (i % 1000 == 0)
       fp_->publish_clock(monotonic_ns()); // TC refuses a clock older than 2 s
-    XdpRun run = tc ? tc_test_run(fp_->tc_prog_fd(), in, dev_->lan)
-                    : xdp_test_run(fp_->prog_fd(), in, dev_->lan);
+    XdpRun run = this->run(in, dev_->lan);
     if (run.verdict == redirect && run.out == out_a)
       as_a++;
     else if (run.verdict == redirect && run.out == out_b)
@@ -104,13 +82,11 @@ TEST_P(TornEntryTest, EveryFrameIsTheOldActionsOrTheNewOnes) {
   EXPECT_GT(as_a, 0);
   EXPECT_GT(as_b, 0);
   std::printf("%s: %d frames as action A, %d as B, %d refused as torn, %ld updates\n",
-              tc ? "tc" : "xdp", as_a, as_b, torn, updates.load());
+              tc() ? "tc" : "xdp", as_a, as_b, torn, updates.load());
 }
 
 INSTANTIATE_TEST_SUITE_P(Hooks, TornEntryTest, ::testing::Values(XF_HOOK_XDP, XF_HOOK_TC),
-                         [](const auto &info) {
-                           return std::string(info.param == XF_HOOK_TC ? "tc" : "xdp");
-                         });
+                         hook_param_name);
 
 } // namespace
 } // namespace xdpflow::testing
