@@ -66,9 +66,8 @@ static __always_inline void xf_tc_apply_csum(struct __sk_buff *skb, __u32 l3_off
 
 /* The refusals only TC has, and the layer-2 plan: 0 or a slow reason. */
 static __always_inline int xf_tc_refuse(struct __sk_buff *skb, const struct xf_frame *f,
-					const struct xf_parsed *p, const struct xf_flow_value *flow)
+					const struct xf_parsed *p, const struct xf_flow_action *a)
 {
-	const struct xf_flow_action *a = &flow->action;
 	__u32 seg_len = p->ip_len, mtu_len;
 	__u32 slot = a->egress_ifindex % XF_IFACE_SLOTS;
 	struct xf_iface *out;
@@ -86,7 +85,7 @@ static __always_inline int xf_tc_refuse(struct __sk_buff *skb, const struct xf_f
 		seg_len =
 		    (p->family == XF_FAMILY_IPV4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr)) +
 		    p->l4_hdr_len + skb->gso_size;
-	reason = xf_refuse_hit(p, flow, seg_len);
+	reason = xf_refuse_hit(p, a, seg_len);
 	if (reason)
 		return reason;
 	if (f->len != p->l2_len + p->ip_len)
@@ -113,7 +112,7 @@ SEC("tc")
 int xdpflow_tc(struct __sk_buff *skb)
 {
 	struct xf_frame f = {};
-	const struct xf_flow_action *a;
+	struct xf_flow_action act, *a = &act;
 	struct xf_flow_value *flow;
 	struct xf_csum_delta d;
 	struct xf_parsed p;
@@ -148,13 +147,14 @@ int xdpflow_tc(struct __sk_buff *skb)
 	flow = xf_lookup(&p);
 	if (!flow)
 		return xf_tc_pass(c, XF_SLOW_NO_FLOW);
-	reason = xf_tc_refuse(skb, &f, &p, flow);
+	reason = xf_snapshot_action(flow, a);
+	if (!reason)
+		reason = xf_tc_refuse(skb, &f, &p, a);
 	if (reason) {
 		if (reason == XF_SLOW_NO_EGRESS)
 			c->redirect_errors++;
 		return xf_tc_pass(c, reason);
 	}
-	a = &flow->action;
 	egress_l2 = xf_egress_l2_len(&a->encap);
 	/* Headers writable (unshared from clones) before the first write, so
 	 * the checksum helpers cannot fail later. Changes no byte. */

@@ -42,7 +42,7 @@ int xdpflow(struct xdp_md *ctx)
 	    .end = (void *)(long)ctx->data_end,
 	    .ifindex = ctx->ingress_ifindex,
 	};
-	const struct xf_flow_action *a;
+	struct xf_flow_action act, *a = &act;
 	struct xf_flow_value *flow;
 	struct xf_csum_delta d;
 	struct xf_parsed p;
@@ -70,10 +70,12 @@ int xdpflow(struct xdp_md *ctx)
 		return xf_xdp_pass(c, reason);
 	if (flow->flags & XF_FLOW_TC_ONLY)
 		return xf_xdp_pass(c, XF_SLOW_TO_TC);
-	reason = xf_refuse_hit(&p, flow, p.ip_len);
+	reason = xf_snapshot_action(flow, a);
 	if (reason)
 		return xf_xdp_pass(c, reason);
-	a = &flow->action;
+	reason = xf_refuse_hit(&p, a, p.ip_len);
+	if (reason)
+		return xf_xdp_pass(c, reason);
 	/* Everything that can fail is checked before the packet is touched.
 	 * bpf_redirect_map() looks the target up and records it now; it takes
 	 * effect only if we return XDP_REDIRECT. */

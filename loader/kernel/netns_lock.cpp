@@ -14,7 +14,13 @@ namespace xdpflow {
 
 namespace {
 
-constexpr char kHowToRun[] = "run as root, or through xdpflow.service (RuntimeDirectory=xdpflow)";
+constexpr char kHowToRun[] =
+    "xdpflow attach needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON with /run/xdpflow owned "
+    "by its user (xdpflow.service: RuntimeDirectory=xdpflow)";
+
+bool permission(int err) {
+  return err == EACCES || err == EPERM || err == EROFS;
+}
 
 std::string lock_name() {
   struct stat st {};
@@ -35,9 +41,13 @@ std::string owner_note(const struct stat &st) {
 }
 
 UniqueFd open_run_dir() {
-  if (mkdir(kRunDir, 0755) != 0 && errno != EEXIST)
-    throw RuntimeError(std::string("cannot create ") + kRunDir + " for the per-netns lock (" +
-                       std::strerror(errno) + "): " + kHowToRun);
+  if (mkdir(kRunDir, 0755) != 0 && errno != EEXIST) {
+    if (permission(errno))
+      throw RuntimeError(
+          std::string("permission denied taking the per-netns lock: cannot create ") + kRunDir +
+          " (" + std::strerror(errno) + "); " + kHowToRun);
+    throw SysError(errno, std::string("creating ") + kRunDir + " for the per-netns lock");
+  }
   UniqueFd dir(open(kRunDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dir)
     throw SysError(errno, std::string("opening ") + kRunDir + " (it must be a directory)");
@@ -102,8 +112,10 @@ NetnsLock::NetnsLock() {
   // got the lock on that unlinked file tries again with a fresh one.
   for (int attempt = 0; attempt < 8; ++attempt) {
     UniqueFd fd(openat(dir.get(), name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd && permission(errno))
+      throw RuntimeError("permission denied taking the per-netns lock " + path_ + "; " + kHowToRun);
     if (!fd)
-      throw SysError(errno, "opening the per-netns lock " + path_ + " (" + kHowToRun + ")");
+      throw SysError(errno, "opening the per-netns lock " + path_);
     struct stat st {};
     if (fstat(fd.get(), &st) != 0)
       throw SysError(errno, "reading the per-netns lock " + path_);

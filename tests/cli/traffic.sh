@@ -98,7 +98,9 @@ check "$stats" .flows.rejected_full 0
 check "$stats" '[.interfaces[] | "\(.name)=\(.mode)"] | sort | join(",")' "lan0=native,wan0=native"
 check "$stats" '.interfaces[] | select(.name == "lan0") | .ifindex' "$(xf_gw cat /sys/class/net/lan0/ifindex)"
 # stats (human) shows the same totals.
-grep -Eq "^fast path +$fast +[0-9.]+%$" <<<"$stats_txt" || xf_fail "stats table: fast path row"
+# The total, its share, then the XDP and TC hooks' counts (their sum).
+grep -Eq "^fast path +$fast +[0-9.]+% +[0-9]+ +[0-9]+$" <<<"$stats_txt" || xf_fail "stats table: fast path row"
+check "$stats" '.hooks.xdp.fast_packets + .hooks.tc.fast_packets' "$fast"
 grep -q "^Flows offloaded: 1 of 1024 " <<<"$stats_txt" || xf_fail "stats table: flows line"
 
 # status: liveness from xf_status, modes, features, fill.

@@ -8,17 +8,10 @@
 // fixtures (fixtures_hits.cpp), also run through both hooks.
 #include <bpf/bpf.h>
 #include <cstdio>
-#include <gtest/gtest.h>
-#include <linux/bpf.h>
-#include <memory>
 #include <random>
 
-#include "common/root.h"
 #include "core/flow_key.h"
-#include "fixtures.h"
-#include "kernel/fast_path.h"
-#include "test_netns.h"
-#include "xdp_runner.h"
+#include "per_hook_test.h"
 
 namespace xdpflow::testing {
 namespace {
@@ -55,22 +48,9 @@ struct Datagram {
   }
 };
 
-class NatRewriteTest : public ::testing::TestWithParam<std::uint32_t> {
-protected:
-  void SetUp() override {
-    XF_REQUIRE_ROOT();
-    dev_ = &enter_private_netns();
-    fp_ = std::make_unique<FastPath>(FastPathOptions{.max_flows = 64});
-    fp_->add_interface(dev_->lan, kGwLanMac);
-    fp_->add_interface(dev_->wan, kGwWanMac);
-  }
-
-  const TestDevices *dev_ = nullptr;
-  std::unique_ptr<FastPath> fp_;
-};
+using NatRewriteTest = PerHookTest;
 
 TEST_P(NatRewriteTest, RandomRewritesMatchFullRecomputation) {
-  const bool tc = GetParam() == XF_HOOK_TC;
   std::mt19937 rng(20261207);
   for (int i = 0; i < 400; i++) {
     Datagram in;
@@ -109,11 +89,10 @@ TEST_P(NatRewriteTest, RandomRewritesMatchFullRecomputation) {
     fp_->publish_clock(monotonic_ns());
 
     const Bytes frame = in.frame(lan_in());
-    XdpRun run = tc ? tc_test_run(fp_->tc_prog_fd(), frame, dev_->lan)
-                    : xdp_test_run(fp_->prog_fd(), frame, dev_->lan);
+    XdpRun run = this->run(frame, dev_->lan);
     SCOPED_TRACE("case " + std::to_string(i) + ": " + to_string(f.tuple) + " nat " +
                  std::to_string(nat) + (in.no_udp_checksum ? " (no UDP checksum)" : ""));
-    ASSERT_EQ(tc ? 7u /* TC_ACT_REDIRECT */ : std::uint32_t{XDP_REDIRECT}, run.verdict);
+    ASSERT_EQ(redirect_verdict(), run.verdict);
     const Bytes want = out.frame(wan_out());
     ASSERT_EQ(want, run.out) << "expected:\n" << hex_dump(want) << "\ngot:\n" << hex_dump(run.out);
     ASSERT_EQ(0, fp_->flow_maps().remove(key));
@@ -121,9 +100,7 @@ TEST_P(NatRewriteTest, RandomRewritesMatchFullRecomputation) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Hooks, NatRewriteTest, ::testing::Values(XF_HOOK_XDP, XF_HOOK_TC),
-                         [](const auto &info) {
-                           return std::string(info.param == XF_HOOK_TC ? "tc" : "xdp");
-                         });
+                         hook_param_name);
 
 } // namespace
 } // namespace xdpflow::testing
