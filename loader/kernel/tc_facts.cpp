@@ -1,5 +1,7 @@
 #include "kernel/tc_facts.h"
 
+#include <algorithm>
+#include <bpf/bpf.h>
 #include <cerrno>
 #include <libmnl/libmnl.h>
 #include <linux/pkt_cls.h>
@@ -165,6 +167,46 @@ TcFacts read_tc_facts(std::uint32_t ifindex) {
                                 " (RTM_GETTFILTER dump)");
   }
   return facts;
+}
+
+std::vector<TcIngressProgram> tc_ingress_programs(std::uint32_t ifindex) {
+  std::vector<TcIngressProgram> out;
+  // tcx (attach type 46, BPF_TCX_INGRESS; see tcx_link.cpp): the query's
+  // layout up to prog_cnt is the one of the 6.1 headers. A kernel without
+  // tcx answers EINVAL.
+  __u32 ids[64] = {}, count = 64, flags = 0;
+  if (bpf_prog_query(static_cast<int>(ifindex), static_cast<bpf_attach_type>(46), 0, &flags, ids,
+                     &count) == 0)
+    for (__u32 i = 0; i < std::min<__u32>(count, 64); i++)
+      out.push_back({ids[i], TcLinkKind::Tcx});
+
+  NetlinkSocket sock(NETLINK_ROUTE, "rtnetlink (tc filters)");
+  std::vector<char> buf(8192);
+  nlmsghdr *req = tc_dump_request(buf.data(), RTM_GETTFILTER, ifindex,
+                                  TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS), 0);
+  try {
+    sock.request(req, [&](const nlmsghdr *nlh, std::size_t) {
+      if (nlh->nlmsg_type != RTM_NEWTFILTER)
+        return;
+      std::string kind;
+      const nlattr *options = nullptr;
+      for_each_tc_attr(nlh, [&](const nlattr *a) {
+        if (mnl_attr_get_type(a) == TCA_KIND)
+          kind = attr_string(a);
+        else if (mnl_attr_get_type(a) == TCA_OPTIONS)
+          options = a;
+      });
+      if (kind != "bpf" || !options)
+        return;
+      for_each_nested(options, [&](const nlattr *a) {
+        if (mnl_attr_get_type(a) == TCA_BPF_ID && mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+          out.push_back({mnl_attr_get_u32(a), TcLinkKind::Clsact});
+      });
+    });
+  } catch (const SysError &) {
+    // ENODEV (gone) or EINVAL: nothing there to report
+  }
+  return out;
 }
 
 DriverFacts read_driver_facts(const std::string &ifname, std::uint32_t ifindex) {

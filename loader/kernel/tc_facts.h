@@ -7,14 +7,25 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/hook_choice.h"
 #include "kernel/netlink_socket.h"
+#include "kernel/tcx_link.h"
 
 namespace xdpflow {
 
 // Throws SysError with the request that failed.
 TcFacts read_tc_facts(std::uint32_t ifindex);
+
+// BPF programs on an interface's tc ingress: tcx links (BPF_PROG_QUERY) and
+// clsact/ingress bpf filters (their TCA_BPF_ID). Empty when none or the
+// interface is gone.
+struct TcIngressProgram {
+  std::uint32_t prog_id = 0;
+  TcLinkKind kind = TcLinkKind::Tcx;
+};
+std::vector<TcIngressProgram> tc_ingress_programs(std::uint32_t ifindex);
 
 // Driver name and XDP features of an interface (kernel/netdev_features.h).
 DriverFacts read_driver_facts(const std::string &ifname, std::uint32_t ifindex);
