@@ -25,21 +25,6 @@ namespace {
   throw SysError(err, what);
 }
 
-std::string prog_name_of(std::uint32_t prog_id) {
-  int fd = bpf_prog_get_fd_by_id(prog_id);
-  if (fd < 0) {
-    if (errno == ENOENT)
-      return {};
-    throw_open_error(errno, "opening XDP program id " + std::to_string(prog_id));
-  }
-  UniqueFd owned(fd);
-  bpf_prog_info info{};
-  __u32 len = sizeof(info);
-  if (bpf_obj_get_info_by_fd(fd, &info, &len))
-    throw SysError(errno, "reading XDP program id " + std::to_string(prog_id));
-  return info.name;
-}
-
 std::uint64_t monotonic_ns(clockid_t clock) {
   timespec ts{};
   clock_gettime(clock, &ts);
@@ -47,6 +32,32 @@ std::uint64_t monotonic_ns(clockid_t clock) {
 }
 
 } // namespace
+
+std::string prog_name_of(std::uint32_t prog_id) {
+  int fd = bpf_prog_get_fd_by_id(prog_id);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return {};
+    throw_open_error(errno, "opening BPF program id " + std::to_string(prog_id));
+  }
+  UniqueFd owned(fd);
+  bpf_prog_info info{};
+  __u32 len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd, &info, &len))
+    throw SysError(errno, "reading BPF program id " + std::to_string(prog_id));
+  return info.name;
+}
+
+std::vector<std::pair<std::uint32_t, std::string>> list_interfaces() {
+  std::vector<std::pair<std::uint32_t, std::string>> out;
+  struct if_nameindex *list = if_nameindex();
+  if (!list)
+    throw SysError(errno, "listing the interfaces of this network namespace");
+  for (struct if_nameindex *i = list; i->if_index; i++)
+    out.emplace_back(i->if_index, i->if_name);
+  if_freenameindex(list);
+  return out;
+}
 
 std::string ifname_of(std::uint32_t ifindex) {
   char name[IF_NAMESIZE] = {};
@@ -71,19 +82,10 @@ std::vector<XdpAttachment> xdp_attachments_of(std::uint32_t ifindex, const std::
 
 std::vector<XdpAttachment> list_xdp_attachments() {
   std::vector<XdpAttachment> out;
-  struct if_nameindex *list = if_nameindex();
-  if (!list)
-    throw SysError(errno, "listing the interfaces of this network namespace");
-  try {
-    for (struct if_nameindex *i = list; i->if_index; i++) {
-      auto some = xdp_attachments_of(i->if_index, i->if_name);
-      out.insert(out.end(), some.begin(), some.end());
-    }
-  } catch (...) {
-    if_freenameindex(list);
-    throw;
+  for (const auto &[ifindex, name] : list_interfaces()) {
+    auto some = xdp_attachments_of(ifindex, name);
+    out.insert(out.end(), some.begin(), some.end());
   }
-  if_freenameindex(list);
   return out;
 }
 

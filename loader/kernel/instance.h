@@ -19,6 +19,13 @@
 namespace xdpflow {
 
 inline constexpr const char *kProgName = "xdpflow";
+inline constexpr const char *kTcProgName = "xdpflow_tc"; // the same object's tc program
+
+// A program's name by id ("" when it is gone); throws when it cannot be
+// opened (permission: one line saying what to do).
+std::string prog_name_of(std::uint32_t prog_id);
+// Every interface of this network namespace (ifindex, name).
+std::vector<std::pair<std::uint32_t, std::string>> list_interfaces();
 
 // One XDP program attached to one interface of this netns, in one mode.
 struct XdpAttachment {

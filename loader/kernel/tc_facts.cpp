@@ -198,9 +198,11 @@ std::vector<TcIngressProgram> tc_ingress_programs(std::uint32_t ifindex) {
       });
       if (kind != "bpf" || !options)
         return;
+      const auto *tcm = static_cast<const tcmsg *>(mnl_nlmsg_get_payload(nlh));
       for_each_nested(options, [&](const nlattr *a) {
         if (mnl_attr_get_type(a) == TCA_BPF_ID && mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
-          out.push_back({mnl_attr_get_u32(a), TcLinkKind::Clsact});
+          out.push_back({mnl_attr_get_u32(a), TcLinkKind::Clsact, tcm->tcm_handle,
+                         TC_H_MAJ(tcm->tcm_info) >> 16});
       });
     });
   } catch (const SysError &) {

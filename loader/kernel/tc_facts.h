@@ -24,6 +24,7 @@ TcFacts read_tc_facts(std::uint32_t ifindex);
 struct TcIngressProgram {
   std::uint32_t prog_id = 0;
   TcLinkKind kind = TcLinkKind::Tcx;
+  std::uint32_t handle = 0, priority = 0; // clsact: what removes the filter
 };
 std::vector<TcIngressProgram> tc_ingress_programs(std::uint32_t ifindex);
 

@@ -13,14 +13,21 @@
 #    (conntrack flushed before each, so NAT picks the same ports).
 # 3. Compare per flow, frame by frame, every byte (IPv4 ID, TTL, checksums,
 #    MACs, NAT rewrites). Any difference fails the test, listed field by field.
-# The veth ends run a pass-only XDP program (no GRO) and the gw has GRO off, so
-# every frame is captured as it was forwarded.
+# The gw has GRO off and the ends TSO/GSO off, so every frame is captured as
+# it was forwarded. XF_DIFF_HOOK picks the hook under test: xdp (default; the
+# ends run a pass-only XDP program so veth accepts XDP_REDIRECTed frames) or
+# tc (differential_tc.sh). Both record with tx checksum offload off at the
+# ends: a packet socket replays frames as they are (CHECKSUM_NONE), so the
+# recorded ones must carry complete checksums. CHECKSUM_PARTIAL frames from
+# ends at their default offloads are tested live by veth_defaults.sh.
 . "$(dirname "$0")/e2e.sh"
 xf_e2e_init
 [ -f "${XF_PASS_OBJ:-}" ] || xf_fail "set XF_PASS_OBJ to the pass-only XDP object (ctest does)"
 REPLAY="$XF_E2E_DIR/xf_replay.py"
 
-export XF_GW_PEER_XDP=$XF_PASS_OBJ XF_GW_GRO=0
+HOOK=${XF_DIFF_HOOK:-xdp}
+export XF_GW_GRO=0
+[ "$HOOK" = xdp ] && export XF_GW_PEER_XDP=$XF_PASS_OBJ XF_GW_TX_OFF=1
 xf_gw_create
 xf_client ethtool -K "$XF_CLIENT_IF" tx off >/dev/null
 xf_server ethtool -K "$XF_SERVER_IF" tx off >/dev/null
@@ -94,7 +101,11 @@ captured=$(jq -r .captured "$D/kernel.json")
 [ "$captured" = "$recorded" ] ||
   xf_fail "the kernel path forwarded $captured of the $recorded replayed frames (script not replayable)"
 
-xf_gw_attach
+xf_gw_attach --hook "$HOOK"
+for ifc in "$XF_GW_LAN" "$XF_GW_WAN"; do
+  got=$(xf_xdpflow status --json | jq -r --arg i "$ifc" '.interfaces[] | select(.name == $i) | .hook')
+  [ "$got" = "$HOOK" ] || xf_fail "$ifc runs the $got hook, not $HOOK"
+done
 fast0=$(xf_stat .totals.fast_packets)
 replay xdpflow
 fast=$(($(xf_stat .totals.fast_packets) - fast0))
@@ -104,7 +115,7 @@ set +e
 python3 "$REPLAY" compare "$D/kernel.jsonl" "$D/xdpflow.jsonl" | tee "$D/compare.txt"
 rc=${PIPESTATUS[0]}
 set -e
-xf_result "differential: $recorded frames replayed, $fast of them forwarded by the fast path" \
+xf_result "differential ($HOOK hook): $recorded frames replayed, $fast of them forwarded by the fast path" \
   "($(xf_pct "$fast" "$recorded")%), $(head -1 "$D/compare.txt")"
 [ "$rc" = 0 ] || xf_fail "the fast path's frames differ from the kernel's (DIFF lines above)"
 # A comparison where xdpflow forwarded little proves little.
