@@ -64,8 +64,12 @@ public:
   std::vector<FlowEntry> flow_entries() const;
   xf_status control_plane_status() const;
 
+  // Which hook runs on an interface's ingress: (xdp, tc).
+  std::pair<bool, bool> ingress_hooks(std::uint32_t ifindex) const;
+
 private:
   RunningInstance() = default;
+  std::uint32_t open_maps(std::uint32_t prog_id);
   std::uint32_t prog_id_ = 0;
   std::vector<AttachedInterface> interfaces_;
   UniqueFd flows4_, flows6_, counters_, devmap_, status_;
