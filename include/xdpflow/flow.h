@@ -28,6 +28,21 @@
 #define XF_DEFAULT_MAX_FLOWS 262144u
 /* Interfaces xdpflow can redirect to (size of the devmap). */
 #define XF_MAX_INTERFACES 256u
+/* Slots of the interface table (xf_ifaces): slot = ifindex % XF_IFACE_SLOTS,
+ * a direct-mapped array the verifier inlines (a hash lookup per hit cost
+ * more than the whole MAC check). Two attached interfaces whose ifindexes
+ * share a slot are refused by the loader. */
+#define XF_IFACE_SLOTS 4096u
+/* The TC hook stops forwarding when the control plane's published clock is
+ * older than this: a clsact filter outlives a killed control plane. */
+#define XF_CLOCK_STALE_NS 2000000000ull
+
+/* Index of the per-hook counters in the xf_counters array. */
+enum xf_hook {
+	XF_HOOK_XDP = 0,
+	XF_HOOK_TC = 1,
+	XF_HOOK_COUNT = 2,
+};
 
 /* xf_flow_key.family */
 enum xf_family {
@@ -148,6 +163,14 @@ XF_STATIC_ASSERT(sizeof(struct xf_flow_action) == 64, "xf_flow_action layout");
 XF_STATIC_ASSERT(XF_OFFSETOF(struct xf_flow_action, src_mac) == 16, "xf_flow_action.src_mac");
 XF_STATIC_ASSERT(XF_OFFSETOF(struct xf_flow_action, new_src) == 28, "xf_flow_action.new_src");
 
+/* xf_flow_value.flags */
+enum xf_flow_flags {
+	/* The egress is shaped (qdisc): the XDP hook passes hits to the kernel
+	 * (XF_SLOW_TO_TC), the TC hook on the same interface forwards them
+	 * through the egress qdisc. */
+	XF_FLOW_TC_ONLY = 1u << 0,
+};
+
 /* Flow table value: the action, then counters the data path updates. */
 struct xf_flow_value {
 	struct xf_flow_action action;
@@ -155,7 +178,7 @@ struct xf_flow_value {
 	__u64 bytes;	    /* fast-path bytes (whole frames as received) */
 	__u64 last_seen_ns; /* clock of the last hit: CLOCK_MONOTONIC as the
 			     * control plane publishes it (xf_clock_ns) */
-	__u32 pad;	    /* must be zero */
+	__u32 flags;	    /* enum xf_flow_flags, set by the control plane */
 	__u32 ct_id;	    /* owning conntrack entry's CTA_ID, host order:
 			     * the table is the control plane's state, so an
 			     * entry says which connection it belongs to */
@@ -168,32 +191,62 @@ XF_STATIC_ASSERT(XF_OFFSETOF(struct xf_flow_value, packets) == 64, "xf_flow_valu
  * JSON output and tests index xf_counters.slow[] with it.
  */
 enum xf_slow_reason {
-	XF_SLOW_NO_FLOW = 0, /* parsed, no entry for the key */
-	XF_SLOW_TCP_FIN_RST, /* conntrack must see the teardown */
-	XF_SLOW_TTL,	     /* TTL / hop limit would expire */
-	XF_SLOW_MTU,	     /* longer than the egress MTU */
-	XF_SLOW_UNPARSED,    /* truncated or malformed headers */
-	XF_SLOW_NOT_IP,	     /* ethertype / PPP protocol not IPv4/IPv6 */
-	XF_SLOW_NOT_TCP_UDP, /* another L4 protocol (ICMP, ...) */
-	XF_SLOW_IP_OPTIONS,  /* IPv4 with options */
-	XF_SLOW_FRAGMENT,    /* IPv4 fragment */
-	XF_SLOW_IPV6_EXT,    /* IPv6 extension header */
-	XF_SLOW_NO_EGRESS,   /* egress missing from the devmap */
-	XF_SLOW_NOT_UNICAST, /* group-addressed destination MAC: never
-			      * forwarded by the kernel (ip_forward) */
+	XF_SLOW_NO_FLOW = 0,	/* parsed, no entry for the key */
+	XF_SLOW_TCP_FIN_RST,	/* conntrack must see the teardown */
+	XF_SLOW_TTL,		/* TTL / hop limit would expire */
+	XF_SLOW_MTU,		/* longer than the egress MTU */
+	XF_SLOW_UNPARSED,	/* truncated or malformed headers */
+	XF_SLOW_NOT_IP,		/* ethertype / PPP protocol not IPv4/IPv6 */
+	XF_SLOW_NOT_TCP_UDP,	/* another L4 protocol (ICMP, ...) */
+	XF_SLOW_IP_OPTIONS,	/* IPv4 with options */
+	XF_SLOW_FRAGMENT,	/* IPv4 fragment */
+	XF_SLOW_IPV6_EXT,	/* IPv6 extension header */
+	XF_SLOW_NO_EGRESS,	/* egress missing from the devmap */
+	XF_SLOW_NOT_UNICAST,	/* group-addressed destination MAC: never
+				 * forwarded by the kernel (ip_forward) */
+	XF_SLOW_TO_TC,		/* XDP hit on an XF_FLOW_TC_ONLY flow */
+	XF_SLOW_STALE,		/* TC: published clock older than 2 s */
+	XF_SLOW_NOT_FOR_US,	/* unicast destination MAC not the ingress
+				 * interface's own (PACKET_OTHERHOST) */
+	XF_SLOW_ADJUST_FAILED,	/* growing the layer-2 header failed */
+	XF_SLOW_TC_UNSUPPORTED, /* TC cannot do this exactly: shrinking the
+				 * layer-2 header, PPPoE on a GSO skb... */
+	XF_SLOW_IP_CSUM,	/* bad IPv4 header checksum (ip_rcv_core) */
+	XF_SLOW_IP_HEADER,	/* IP version or IHL < 5 (ip_rcv_core) */
+	XF_SLOW_IP_LENGTH,	/* IPv4 total / IPv6 payload length longer
+				 * than the frame, or IPv4 total < IHL */
+	XF_SLOW_L4_TRUNCATED,	/* TCP/UDP header past the IP packet's end */
+	XF_SLOW_TCP_DOFF,	/* TCP data offset < 5 */
+	XF_SLOW_MARTIAN,	/* source or destination address the kernel
+				 * drops or treats specially (multicast,
+				 * broadcast, loopback, 0/8, class E,
+				 * v4-mapped, link-local...) */
+	XF_SLOW_TRAILER,	/* TC: bytes after the IP packet (the kernel
+				 * trims them; XDP trims them itself) */
 	XF_SLOW_MAX,
 };
 
-/* Global counters, one copy per CPU (BPF_MAP_TYPE_PERCPU_ARRAY, key 0). */
+/* Counters, one copy per CPU and per hook (BPF_MAP_TYPE_PERCPU_ARRAY,
+ * key enum xf_hook). Totals are the sum over both hooks. */
 struct xf_counters {
 	__u64 rx_packets;   /* every frame the program saw */
 	__u64 fast_packets; /* redirected by a flow entry */
 	__u64 fast_bytes;
-	__u64 redirect_errors;	 /* bpf_redirect_map refused the target */
-	__u64 slow[XF_SLOW_MAX]; /* XDP_PASS, by enum xf_slow_reason */
-	__u64 pad[4];		 /* room to grow without changing the size */
+	__u64 redirect_errors;	     /* the egress is not a redirect target */
+	__u64 slow[XF_SLOW_MAX];     /* passed to the kernel, by enum xf_slow_reason */
+	__u64 pad[28 - XF_SLOW_MAX]; /* room to grow without changing the size */
 };
-XF_STATIC_ASSERT(sizeof(struct xf_counters) == 160, "xf_counters layout");
+XF_STATIC_ASSERT(sizeof(struct xf_counters) == 256, "xf_counters layout");
+
+/* One attached interface as the data path needs it (map xf_ifaces, slot
+ * ifindex % XF_IFACE_SLOTS): its own MAC for the destination-MAC check.
+ * ifindex 0 marks a free slot. */
+struct xf_iface {
+	__u32 ifindex;
+	__u8 mac[6];
+	__u16 pad; /* must be zero */
+};
+XF_STATIC_ASSERT(sizeof(struct xf_iface) == 12, "xf_iface layout");
 
 /*
  * Control-plane state published for other processes (`xdpflow status`,

@@ -3,6 +3,7 @@
 // JSON whose field names DESIGN.md fixes ("Command line"). Pure.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,14 +33,19 @@ struct AttachedInterface {
 
 struct StatsSnapshot {
   std::vector<AttachedInterface> interfaces;
-  xf_counters totals{};              // summed over CPUs
-  std::uint64_t flows_offloaded = 0; // connections in the table
-  std::uint64_t flows_capacity = 0;  // connections the table holds
-  std::uint64_t rejected_full = 0;   // from the control plane's xf_status
+  xf_counters totals{};                           // summed over CPUs and hooks
+  std::array<xf_counters, XF_HOOK_COUNT> hooks{}; // summed over CPUs, by enum xf_hook
+  std::uint64_t flows_offloaded = 0;              // connections in the table
+  std::uint64_t flows_capacity = 0;               // connections the table holds
+  std::uint64_t rejected_full = 0;                // from the control plane's xf_status
 };
 
 // Adds every CPU's copy of the counters.
 xf_counters sum_counters(const std::vector<xf_counters> &per_cpu);
+// Sets the totals to the sum of both hooks' counters.
+void set_hook_counters(StatsSnapshot &s, const std::array<xf_counters, XF_HOOK_COUNT> &hooks);
+// JSON / table name of an enum xf_hook: "xdp", "tc".
+std::string_view hook_name(unsigned hook);
 
 std::string stats_json(const StatsSnapshot &s);
 std::string stats_table(const StatsSnapshot &s);

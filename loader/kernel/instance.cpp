@@ -1,5 +1,7 @@
 #include "kernel/instance.h"
 
+#include "kernel/fast_path.h"
+
 #include <algorithm>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -12,6 +14,7 @@
 
 #include "core/error.h"
 #include "kernel/bpf_flow_table.h"
+#include "kernel/fast_path.h"
 #include "kernel/netdev_features.h"
 #include "kernel/tc_facts.h"
 
@@ -285,14 +288,7 @@ std::vector<FlowEntry> RunningInstance::flow_entries() const {
 StatsSnapshot RunningInstance::stats() const {
   StatsSnapshot s;
   s.interfaces = interfaces_;
-  int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0)
-    throw SysError(-cpus, "counting possible CPUs");
-  std::vector<xf_counters> per_cpu(static_cast<std::size_t>(cpus));
-  __u32 zero = 0;
-  if (bpf_map_lookup_elem(counters_.get(), &zero, per_cpu.data()))
-    throw SysError(errno, "reading the xf_counters map");
-  s.totals = sum_counters(per_cpu);
+  set_hook_counters(s, read_hook_counters(counters_.get()));
   std::uint64_t originals = 0;
   BpfFlowTable(FlowMaps{flows4_.get(), flows6_.get()})
       .for_each([&](const xf_flow_key &, const xf_flow_value &v) {

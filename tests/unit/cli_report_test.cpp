@@ -50,29 +50,47 @@ StatsSnapshot sample_stats() {
   b.fast_packets = 10;
   b.fast_bytes = 1000;
   b.redirect_errors = 1;
-  s.totals = sum_counters({a, b});
+  set_hook_counters(s, {a, b}); // a: XDP, b: TC
   s.flows_offloaded = 3;
   s.flows_capacity = 1024;
   s.rejected_full = 2;
   return s;
 }
 
-TEST(CliStats, JsonHasTheDesignFieldNamesAndCpuSums) {
+// The reasons in their JSON order, the first two given, the rest zero.
+std::string reasons_json(int no_flow, int fin_rst) {
+  return R"("slow_reasons":{"no_flow":)" + std::to_string(no_flow) + R"(,"tcp_fin_rst":)" +
+         std::to_string(fin_rst) +
+         R"(,"ttl":0,"mtu":0,"unparsed":0,)"
+         R"("not_ip":0,"not_tcp_udp":0,"ip_options":0,"fragment":0,"ipv6_ext":0,)"
+         R"("no_egress":0,"not_unicast":0,"to_tc":0,"stale_control_plane":0,"not_for_us":0,)"
+         R"("head_adjust_failed":0,"tc_unsupported":0,"bad_ip_checksum":0,"bad_ip_header":0,)"
+         R"("bad_ip_length":0,"truncated_l4":0,"bad_tcp_doff":0,"martian_address":0,)"
+         R"("trailer":0})";
+}
+
+TEST(CliStats, JsonHasTheDesignFieldNamesHookSumsAndPerHookCounters) {
   EXPECT_EQ(stats_json(sample_stats()),
             R"({"interfaces":[{"name":"lan0","ifindex":2,"mode":"native"},)"
             R"({"name":"wan0","ifindex":3,"mode":"generic"}],)"
-            R"("totals":{"rx_packets":110,"fast_packets":90,"fast_bytes":9000,"slow_packets":20,)"
-            R"("slow_reasons":{"no_flow":15,"tcp_fin_rst":5,"ttl":0,"mtu":0,"unparsed":0,)"
-            R"("not_ip":0,"not_tcp_udp":0,"ip_options":0,"fragment":0,"ipv6_ext":0,)"
-            R"("no_egress":0,"not_unicast":0},"redirect_errors":1},)"
-            R"("flows":{"offloaded":3,"capacity":1024,"rejected_full":2}})"
-            "\n");
+            R"("totals":{"rx_packets":110,"fast_packets":90,"fast_bytes":9000,"slow_packets":20,)" +
+                reasons_json(15, 5) +
+                R"(,"redirect_errors":1},)"
+                R"("hooks":{"xdp":{"rx_packets":100,"fast_packets":80,"fast_bytes":8000,)"
+                R"("slow_packets":20,)" +
+                reasons_json(15, 5) +
+                R"(,"redirect_errors":0},)"
+                R"("tc":{"rx_packets":10,"fast_packets":10,"fast_bytes":1000,"slow_packets":0,)" +
+                reasons_json(0, 0) +
+                R"(,"redirect_errors":1}},)"
+                R"("flows":{"offloaded":3,"capacity":1024,"rejected_full":2}})"
+                "\n");
 }
 
 TEST(CliStats, TableShowsTotalsAndShares) {
   auto text = stats_table(sample_stats());
   EXPECT_NE(text.find("Interfaces: lan0 (native) wan0 (generic)"), std::string::npos);
-  EXPECT_NE(text.find("fast path             90   81.8%"), std::string::npos) << text;
+  EXPECT_NE(text.find("fast path             90   81.8%  80  10"), std::string::npos) << text;
   EXPECT_NE(text.find("Flows offloaded: 3 of 1024 (0.3%), rejected (table full): 2"),
             std::string::npos);
 }

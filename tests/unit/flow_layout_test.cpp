@@ -66,12 +66,12 @@ TEST(FlowLayout, ValueCountersAreEightByteAligned) {
   EXPECT_EQ(64u, offsetof(xf_flow_value, packets));
   EXPECT_EQ(72u, offsetof(xf_flow_value, bytes));
   EXPECT_EQ(80u, offsetof(xf_flow_value, last_seen_ns));
-  EXPECT_EQ(88u, offsetof(xf_flow_value, pad));
+  EXPECT_EQ(88u, offsetof(xf_flow_value, flags));
   EXPECT_EQ(92u, offsetof(xf_flow_value, ct_id));
 }
 
 TEST(FlowLayout, GlobalCounters) {
-  EXPECT_EQ(160u, sizeof(xf_counters));
+  EXPECT_EQ(256u, sizeof(xf_counters));
   EXPECT_EQ(0u, offsetof(xf_counters, rx_packets));
   EXPECT_EQ(8u, offsetof(xf_counters, fast_packets));
   EXPECT_EQ(16u, offsetof(xf_counters, fast_bytes));
@@ -97,7 +97,19 @@ TEST(FlowLayout, SlowReasonNumberingIsStable) {
   EXPECT_EQ(9, XF_SLOW_IPV6_EXT);
   EXPECT_EQ(10, XF_SLOW_NO_EGRESS);
   EXPECT_EQ(11, XF_SLOW_NOT_UNICAST);
-  EXPECT_EQ(12, XF_SLOW_MAX);
+  EXPECT_EQ(12, XF_SLOW_TO_TC);
+  EXPECT_EQ(13, XF_SLOW_STALE);
+  EXPECT_EQ(14, XF_SLOW_NOT_FOR_US);
+  EXPECT_EQ(15, XF_SLOW_ADJUST_FAILED);
+  EXPECT_EQ(16, XF_SLOW_TC_UNSUPPORTED);
+  EXPECT_EQ(17, XF_SLOW_IP_CSUM);
+  EXPECT_EQ(18, XF_SLOW_IP_HEADER);
+  EXPECT_EQ(19, XF_SLOW_IP_LENGTH);
+  EXPECT_EQ(20, XF_SLOW_L4_TRUNCATED);
+  EXPECT_EQ(21, XF_SLOW_TCP_DOFF);
+  EXPECT_EQ(22, XF_SLOW_MARTIAN);
+  EXPECT_EQ(23, XF_SLOW_TRAILER);
+  EXPECT_EQ(24, XF_SLOW_MAX);
 }
 
 TEST(FlowLayout, Status) {
