@@ -125,7 +125,7 @@ std::string stats_json(const StatsSnapshot &s) {
 std::string stats_table(const StatsSnapshot &s) {
   std::string out = "Interfaces:";
   for (const auto &i : s.interfaces)
-    out += " " + i.name + " (" + std::string(to_string(i.mode)) + ")";
+    out += " " + i.name + " (" + std::string(i.hook == Hook::Xdp ? to_string(i.mode) : "tc") + ")";
   out += "\n\n";
   const auto &t = s.totals;
   TextTable table({{"COUNTER"},
