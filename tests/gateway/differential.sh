@@ -38,14 +38,17 @@ D=$XF_GW_DIR
 python3 "$REPLAY" record "${IFACES[@]}" --out "$D/script.jsonl" --stop-file "$D/stop" \
   --ready "$D/recorder.ready" >"$D/record.json" &
 recorder=$!
+# A failure before the stop file must not leave it holding ctest's output.
+xf_on_exit "kill $recorder 2>/dev/null || true"
 xf_wait_for 5 test -f "$D/recorder.ready" || xf_fail "recorder did not start"
 
 xf_sink "$XF_NS_SERVER" tsink tcp-sink --port 5601 --count 2
 tsink=$XF_SINK_PID
 xf_sink "$XF_NS_CLIENT" tfwd tcp-sink --port "$XF_PORT_FORWARD" --count 2
 tfwd=$XF_SINK_PID
-xf_sink "$XF_NS_SERVER" uecho udp-echo --port 5603 --idle 5
-xf_sink "$XF_NS_CLIENT" ufwd udp-echo --port "$XF_PORT_FORWARD" --idle 5
+# A generous idle: on a loaded machine the clients may start seconds later.
+xf_sink "$XF_NS_SERVER" uecho udp-echo --port 5603 --idle 20
+xf_sink "$XF_NS_CLIENT" ufwd udp-echo --port "$XF_PORT_FORWARD" --idle 20
 pids=()
 tcp() { # NS NAME ADDR PORT BYTES
   ip netns exec "$1" python3 "$XF_TOOL" tcp-source --to "$3" --port "$4" --bytes "$5" --go "$D/go" \

@@ -83,9 +83,9 @@ flows=(
   "udp-dnat4 ipv4 $XF_NS_SERVER $XF_GW_WAN_V4 $XF_PORT_FORWARD"
   "udp-dnat6 ipv6 $XF_NS_SERVER $XF_GW_WAN_V6 $XF_PORT_FORWARD"
 )
-xf_sink "$XF_NS_SERVER" echo6001 udp-echo --port 6001 --idle 5
-xf_sink "$XF_NS_SERVER" echo6002 udp-echo --port 6002 --idle 5
-xf_sink "$XF_NS_CLIENT" echo8080 udp-echo --port "$XF_PORT_FORWARD" --idle 5
+xf_sink "$XF_NS_SERVER" echo6001 udp-echo --port 6001 --idle 20
+xf_sink "$XF_NS_SERVER" echo6002 udp-echo --port 6002 --idle 20
+xf_sink "$XF_NS_CLIENT" echo8080 udp-echo --port "$XF_PORT_FORWARD" --idle 20
 pids=()
 for f in "${flows[@]}"; do
   read -r name fam cl_ns addr port <<<"$f"
@@ -95,7 +95,8 @@ for f in "${flows[@]}"; do
 done
 for f in "${flows[@]}"; do
   read -r name fam cl_ns addr port <<<"$f"
-  xf_wait_for 8 xf_offloaded_port "$port" "$fam" || xf_fail "$name: never offloaded"
+  xf_wait_for 8 xf_offloaded_port "$port" "$fam" ||
+    xf_fail "$name: never offloaded: $(xf_ct -p udp; xf_xdpflow flows)"
 done
 for f in "${flows[@]}"; do
   read -r name fam cl_ns addr port <<<"$f"
