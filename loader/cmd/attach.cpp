@@ -139,12 +139,17 @@ std::string describe_attachment(const XdpAttachment &a) {
 }
 
 // Programs already on the interfaces: refused, or (--replace) returned so
-// they can be detached right before our link takes their place.
+// they can be detached right before our link takes their place. On an
+// interface of the TC hook another tool's XDP program may stay (it runs
+// first, TC sees what it passes); an old xdpflow's may not: it would go on
+// forwarding its stale entries.
 std::vector<XdpAttachment> check_existing(const std::vector<Interface> &ifaces, bool replace) {
   std::vector<XdpAttachment> to_replace;
   for (const auto &i : ifaces) {
     for (const auto &a : xdp_attachments_of(i.ifindex, i.name)) {
       bool ours = a.prog_name == kProgName;
+      if (!ours && i.hook.hook == Hook::Tc)
+        continue;
       if (!replace)
         throw RuntimeError(
             i.name + " already has an XDP program attached (" + describe_attachment(a) + "); " +
@@ -183,13 +188,9 @@ std::uint32_t prog_id_of(int prog_fd) {
 void run_attach(const AttachSettings &s) {
   auto ifaces = resolve_interfaces(s.interfaces);
   NetnsLock lock;
-  std::vector<Interface> xdp_ifaces; // only these must be free of other XDP programs
-  for (auto &i : ifaces) {
+  for (auto &i : ifaces)
     i.hook = choose_interface_hook(s.hook, read_driver_facts(i.name, i.ifindex));
-    if (i.hook.hook == Hook::Xdp)
-      xdp_ifaces.push_back(i);
-  }
-  auto to_replace = check_existing(xdp_ifaces, s.replace);
+  auto to_replace = check_existing(ifaces, s.replace);
 
   std::optional<FastPath> fast_path;
   try {
@@ -231,9 +232,9 @@ void run_attach(const AttachSettings &s) {
     if (choice.hook == Hook::Xdp) {
       links.push_back(attach_xdp(fp.prog_fd(), i.name, i.ifindex, s.mode,
                                  query_xdp_features(i.ifindex), log));
-      std::printf("%s: xdp hook: %s; attached in %s (program id %u)\n", i.name.c_str(),
-                  choice.reason.c_str(), std::string(describe(links.back().mode())).c_str(),
-                  prog_id);
+      std::printf("%s: xdp hook: %s\n", i.name.c_str(), choice.reason.c_str());
+      std::printf("%s: attached in %s (program id %u)\n", i.name.c_str(),
+                  std::string(describe(links.back().mode())).c_str(), prog_id);
     } else {
       std::printf("%s: tc hook: %s\n", i.name.c_str(), choice.reason.c_str());
     }
@@ -252,8 +253,14 @@ void run_attach(const AttachSettings &s) {
   // redirected frames (ndo-xmit) only while its peer has XDP or GRO, so
   // attaching both ends of a pair changes the answer. Directions from an XDP
   // ingress towards the others are forwarded by the TC program instead.
-  for (auto &h : hooked)
+  bool any_xdp = !links.empty();
+  for (auto &h : hooked) {
     h.receives_xdp_redirect = can_be_redirect_target(query_xdp_features(h.ifindex));
+    if (any_xdp && !h.receives_xdp_redirect)
+      std::printf("%s: the driver cannot receive XDP redirects (no ndo-xmit); flows leaving "
+                  "through %s are forwarded by the TC program\n",
+                  h.name.c_str(), h.name.c_str());
+  }
   TcHooks tc_hooks(fp.tc_prog_fd(), hooked, s.neutral_qdiscs, log);
   for (const auto &h : hooked) {
     const char *kind = tc_hooks.ingress_kind(h.ifindex);

@@ -126,7 +126,13 @@ std::map<std::uint32_t, Attachments> our_programs() {
     for (auto &a : xdp_attachments_of(ifindex, name))
       if (a.prog_name == kProgName)
         by_prog[a.prog_id].xdp.push_back(a);
-    for (const auto &p : tc_ingress_programs(ifindex))
+    std::vector<TcIngressProgram> tc;
+    try {
+      tc = tc_ingress_programs(ifindex);
+    } catch (const SysError &e) {
+      throw_open_error(e.err(), e.what());
+    }
+    for (const auto &p : tc)
       if (prog_name_of(p.prog_id) == kTcProgName)
         by_prog[p.prog_id].tc.emplace_back(ifindex, p.kind);
   }
@@ -245,9 +251,9 @@ RunningInstance RunningInstance::find() {
     for (auto &iface : inst.interfaces_) {
       iface.features = query_xdp_features(iface.ifindex);
       iface.driver = driver_name(iface.name);
-      bpf_devmap_val val{};
-      iface.redirect_target =
-          inst.devmap_ && bpf_map_lookup_elem(inst.devmap_.get(), &iface.ifindex, &val) == 0;
+      // Whether XDP may redirect to it (every attached interface is in the
+      // devmap; the driver decides whether it takes XDP frames).
+      iface.redirect_target = can_be_redirect_target(iface.features);
       iface.hook_reason = hook_reason(iface);
     }
     StatusSnapshot st{};

@@ -179,6 +179,8 @@ std::vector<TcIngressProgram> tc_ingress_programs(std::uint32_t ifindex) {
                      &count) == 0)
     for (__u32 i = 0; i < std::min<__u32>(count, 64); i++)
       out.push_back({ids[i], TcLinkKind::Tcx});
+  else if (errno == EPERM || errno == EACCES)
+    throw SysError(errno, "querying the tcx programs of ifindex " + std::to_string(ifindex));
 
   NetlinkSocket sock(NETLINK_ROUTE, "rtnetlink (tc filters)");
   std::vector<char> buf(8192);

@@ -20,7 +20,7 @@ TcFacts read_tc_facts(std::uint32_t ifindex);
 
 // BPF programs on an interface's tc ingress: tcx links (BPF_PROG_QUERY) and
 // clsact/ingress bpf filters (their TCA_BPF_ID). Empty when none or the
-// interface is gone.
+// interface is gone; throws SysError(EPERM) without the privilege to query.
 struct TcIngressProgram {
   std::uint32_t prog_id = 0;
   TcLinkKind kind = TcLinkKind::Tcx;
