@@ -230,8 +230,8 @@ void run_attach(const AttachSettings &s) {
         detach_legacy(a);
     const InterfaceHook &choice = i.hook;
     if (choice.hook == Hook::Xdp) {
-      links.push_back(attach_xdp(fp.prog_fd(), i.name, i.ifindex, s.mode,
-                                 query_xdp_features(i.ifindex), log));
+      links.push_back(
+          attach_xdp(fp.prog_fd(), i.name, i.ifindex, s.mode, query_xdp_features(i.ifindex), log));
       std::printf("%s: xdp hook: %s\n", i.name.c_str(), choice.reason.c_str());
       std::printf("%s: attached in %s (program id %u)\n", i.name.c_str(),
                   std::string(describe(links.back().mode())).c_str(), prog_id);
@@ -242,8 +242,8 @@ void run_attach(const AttachSettings &s) {
     try {
       fp.add_interface(i.ifindex, interface_mac(i.ifindex));
     } catch (const SysError &e) {
-      throw SysError(e.err(), i.name + ": adding it to the fast path's interfaces (" +
-                                  e.what() + ")");
+      throw SysError(e.err(),
+                     i.name + ": adding it to the fast path's interfaces (" + e.what() + ")");
     }
     // Every attached interface is an egress: the TC program redirects to any
     // device; XDP only to those that take redirected frames (below).
@@ -265,7 +265,8 @@ void run_attach(const AttachSettings &s) {
   for (const auto &h : hooked) {
     const char *kind = tc_hooks.ingress_kind(h.ifindex);
     std::printf("%s: TC program on the ingress: %s\n", h.name.c_str(),
-                kind ? kind : "none (redirected to an ifb: its directions stay on the kernel path)");
+                kind ? kind
+                     : "none (redirected to an ifb: its directions stay on the kernel path)");
   }
   std::unique_ptr<MapPins> pins;
   if (!s.pin_dir.empty())

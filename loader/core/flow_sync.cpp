@@ -431,8 +431,7 @@ FlowSync::Claim FlowSync::claim(const xf_flow_key &key, const xf_flow_value &val
 // Rewrites the connection's own entry when its action (or id) changed,
 // keeping the counters so keepalive and `xdpflow flows` see continuity.
 bool FlowSync::rewrite(const xf_flow_key &key, xf_flow_value value, const xf_flow_value &old) {
-  if (same_action(old.action, value.action) && old.ct_id == value.ct_id &&
-      old.flags == value.flags)
+  if (same_action(old.action, value.action) && old.ct_id == value.ct_id && old.flags == value.flags)
     return false;
   keep_counters(value, old);
   table_.upsert(key, value);

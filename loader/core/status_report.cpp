@@ -90,8 +90,8 @@ std::string status_table(const StatusSnapshot &s) {
                {"REDIRECT TARGET"},
                {"XDP FEATURES"}});
   for (const auto &i : s.interfaces)
-    t.add_row({i.name, std::to_string(i.ifindex), i.driver.empty() ? "?" : i.driver,
-               hook_text(i), i.hook == Hook::Xdp ? std::string(to_string(i.mode)) : "-",
+    t.add_row({i.name, std::to_string(i.ifindex), i.driver.empty() ? "?" : i.driver, hook_text(i),
+               i.hook == Hook::Xdp ? std::string(to_string(i.mode)) : "-",
                i.redirect_target ? "yes" : "no (no ndo-xmit)", features_text(i.features)});
   out += t.render();
   out += "\nHooks:\n";

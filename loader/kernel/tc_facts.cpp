@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bpf/bpf.h>
 #include <cerrno>
+#include <functional>
 #include <libmnl/libmnl.h>
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
@@ -103,6 +104,35 @@ std::uint32_t mirred_redirect_target(const nlattr *actions) {
   return target;
 }
 
+// One filter of a dump: its tcmsg, TCA_KIND and TCA_OPTIONS (may be null).
+using FilterVisit =
+    std::function<void(const tcmsg &tcm, const std::string &kind, const nlattr *options)>;
+
+// Dumps the filters of ifindex's ingress block (ingress or clsact qdisc, the
+// way `tc filter show dev X ingress` asks; an empty dump when there is
+// neither). Throws SysError.
+void dump_ingress_filters(NetlinkSocket &sock, std::uint32_t ifindex, const FilterVisit &visit) {
+  std::vector<char> buf(8192);
+  nlmsghdr *req = tc_dump_request(buf.data(), RTM_GETTFILTER, ifindex,
+                                  TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS), 0);
+  sock.request(
+      req,
+      [&](const nlmsghdr *nlh, std::size_t) {
+        if (nlh->nlmsg_type != RTM_NEWTFILTER)
+          return;
+        std::string kind;
+        const nlattr *options = nullptr;
+        for_each_tc_attr(nlh, [&](const nlattr *a) {
+          if (mnl_attr_get_type(a) == TCA_KIND)
+            kind = attr_string(a);
+          else if (mnl_attr_get_type(a) == TCA_OPTIONS)
+            options = a;
+        });
+        visit(*static_cast<const tcmsg *>(mnl_nlmsg_get_payload(nlh)), kind, options);
+      },
+      EINVAL);
+}
+
 } // namespace
 
 TcFacts read_tc_facts(std::uint32_t ifindex) {
@@ -131,26 +161,12 @@ TcFacts read_tc_facts(std::uint32_t ifindex) {
                                 " (RTM_GETQDISC dump)");
   }
 
-  // The ingress block (ingress or clsact qdisc, the way `tc filter show dev
-  // X ingress` asks); an empty dump when there is neither.
-  req = tc_dump_request(buf.data(), RTM_GETTFILTER, ifindex,
-                        TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS), sock.next_seq());
+  // A mirred redirect to an ifb in an ingress filter's actions.
   try {
-    sock.request(
-        req,
-        [&](const nlmsghdr *nlh, std::size_t) {
-          if (nlh->nlmsg_type != RTM_NEWTFILTER || !facts.ingress_ifb.empty())
-            return;
-          std::string kind;
-          const nlattr *options = nullptr;
-          for_each_tc_attr(nlh, [&](const nlattr *a) {
-            if (mnl_attr_get_type(a) == TCA_KIND)
-              kind = attr_string(a);
-            else if (mnl_attr_get_type(a) == TCA_OPTIONS)
-              options = a;
-          });
+    dump_ingress_filters(
+        sock, ifindex, [&](const tcmsg &, const std::string &kind, const nlattr *options) {
           int act = actions_attr_of(kind);
-          if (act < 0 || !options)
+          if (act < 0 || !options || !facts.ingress_ifb.empty())
             return;
           for_each_nested(options, [&](const nlattr *a) {
             if (mnl_attr_get_type(a) != act || !facts.ingress_ifb.empty())
@@ -160,8 +176,7 @@ TcFacts read_tc_facts(std::uint32_t ifindex) {
             if (target && if_indextoname(target, name) && driver_name(name) == "ifb")
               facts.ingress_ifb = name;
           });
-        },
-        EINVAL);
+        });
   } catch (const SysError &e) {
     throw SysError(e.err(), "reading the ingress filters of ifindex " + std::to_string(ifindex) +
                                 " (RTM_GETTFILTER dump)");
@@ -183,30 +198,17 @@ std::vector<TcIngressProgram> tc_ingress_programs(std::uint32_t ifindex) {
     throw SysError(errno, "querying the tcx programs of ifindex " + std::to_string(ifindex));
 
   NetlinkSocket sock(NETLINK_ROUTE, "rtnetlink (tc filters)");
-  std::vector<char> buf(8192);
-  nlmsghdr *req = tc_dump_request(buf.data(), RTM_GETTFILTER, ifindex,
-                                  TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS), 0);
   try {
-    sock.request(req, [&](const nlmsghdr *nlh, std::size_t) {
-      if (nlh->nlmsg_type != RTM_NEWTFILTER)
-        return;
-      std::string kind;
-      const nlattr *options = nullptr;
-      for_each_tc_attr(nlh, [&](const nlattr *a) {
-        if (mnl_attr_get_type(a) == TCA_KIND)
-          kind = attr_string(a);
-        else if (mnl_attr_get_type(a) == TCA_OPTIONS)
-          options = a;
-      });
-      if (kind != "bpf" || !options)
-        return;
-      const auto *tcm = static_cast<const tcmsg *>(mnl_nlmsg_get_payload(nlh));
-      for_each_nested(options, [&](const nlattr *a) {
-        if (mnl_attr_get_type(a) == TCA_BPF_ID && mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
-          out.push_back({mnl_attr_get_u32(a), TcLinkKind::Clsact, tcm->tcm_handle,
-                         TC_H_MAJ(tcm->tcm_info) >> 16});
-      });
-    });
+    dump_ingress_filters(
+        sock, ifindex, [&](const tcmsg &tcm, const std::string &kind, const nlattr *options) {
+          if (kind != "bpf" || !options)
+            return;
+          for_each_nested(options, [&](const nlattr *a) {
+            if (mnl_attr_get_type(a) == TCA_BPF_ID && mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+              out.push_back({mnl_attr_get_u32(a), TcLinkKind::Clsact, tcm.tcm_handle,
+                             TC_H_MAJ(tcm.tcm_info) >> 16});
+          });
+        });
   } catch (const SysError &) {
     // ENODEV (gone) or EINVAL: nothing there to report
   }

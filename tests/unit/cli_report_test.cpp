@@ -292,11 +292,11 @@ TEST(CliFlows, Ipv6PortForwardInBracketsAndUnknownInterfaces) {
 TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
   StatusSnapshot s;
   s.prog_id = 42;
-  s.interfaces = {
-      {"lan0", 2, XdpMode::Native, XDP_FEATURE_BASIC | XDP_FEATURE_NDO_XMIT, true, "veth",
-       Hook::Xdp, "forced", "tcx"},
-      {"wan0", 3, XdpMode::Generic, std::nullopt, false, "", Hook::Tc,
-       "veth (sender checksum offload leaves CHECKSUM_PARTIAL frames XDP cannot see)", ""}};
+  s.interfaces = {{"lan0", 2, XdpMode::Native, XDP_FEATURE_BASIC | XDP_FEATURE_NDO_XMIT, true,
+                   "veth", Hook::Xdp, "forced", "tcx"},
+                  {"wan0", 3, XdpMode::Generic, std::nullopt, false, "", Hook::Tc,
+                   "veth (sender checksum offload leaves CHECKSUM_PARTIAL frames XDP cannot see)",
+                   ""}};
   s.flows_offloaded = 5;
   s.flows_capacity = 100;
   s.cp.pid = 1234;
@@ -313,9 +313,10 @@ TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
                       R"("hook_reason":"forced","tc_ingress":"tcx","mode":"native",)"),
             std::string::npos)
       << json;
-  EXPECT_NE(json.find(R"x("hook":"tc","hook_reason":"veth (sender checksum offload leaves )x"
-                      R"x(CHECKSUM_PARTIAL frames XDP cannot see)","tc_ingress":null,"mode":null,)x"),
-            std::string::npos)
+  EXPECT_NE(
+      json.find(R"x("hook":"tc","hook_reason":"veth (sender checksum offload leaves )x"
+                R"x(CHECKSUM_PARTIAL frames XDP cannot see)","tc_ingress":null,"mode":null,)x"),
+      std::string::npos)
       << json;
   EXPECT_NE(json.find(R"("flows":{"offloaded":5,"capacity":100,"rejected_full":1})"),
             std::string::npos);
