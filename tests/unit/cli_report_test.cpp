@@ -71,8 +71,8 @@ std::string reasons_json(int no_flow, int fin_rst) {
 
 TEST(CliStats, JsonHasTheDesignFieldNamesHookSumsAndPerHookCounters) {
   EXPECT_EQ(stats_json(sample_stats()),
-            R"({"interfaces":[{"name":"lan0","ifindex":2,"mode":"native"},)"
-            R"({"name":"wan0","ifindex":3,"mode":"generic"}],)"
+            R"({"interfaces":[{"name":"lan0","ifindex":2,"hook":"tc","mode":null},)"
+            R"({"name":"wan0","ifindex":3,"hook":"xdp","mode":"generic"}],)"
             R"("totals":{"rx_packets":110,"fast_packets":90,"fast_bytes":9000,"slow_packets":20,)" +
                 reasons_json(15, 5) +
                 R"(,"redirect_errors":1},)"
