@@ -6,7 +6,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 xf_require_root
-xf_gw_create
+# XDP on purpose: the ends get GRO (veth takes XDP redirects only then).
+XF_GW_TX_OFF=1 xf_gw_create
 out=$XF_GW_DIR/out
 
 # mode_of IFACE: the mode `status --json` reports for it.

@@ -104,7 +104,7 @@ check "$flows" "$f.original.hook" tc
 check "$flows" "$f.reply.hook" tc
 check "$stats" '.interfaces[] | select(.name == "lan0") | .ifindex' "$(xf_gw cat /sys/class/net/lan0/ifindex)"
 # stats (human) shows the same totals.
-grep -Eq "^fast path +$fast +[0-9.]+%$" <<<"$stats_txt" || xf_fail "stats table: fast path row"
+grep -Eq "^fast path +$fast +[0-9.]+% +0 +$fast$" <<<"$stats_txt" || xf_fail "stats table: fast path row"
 grep -q "^Flows offloaded: 1 of 1024 " <<<"$stats_txt" || xf_fail "stats table: flows line"
 
 # status: liveness from xf_status, modes, features, fill.
