@@ -102,32 +102,58 @@ static __always_inline void xf_count_slow(struct xf_counters *c, int reason)
 /* Two call sites, each with its own map: the verifier inlines a hash lookup
  * only where the map is known, and clang would otherwise merge the calls
  * into one with the map chosen at run time (seen in perf as the generic
- * htab_map_lookup_elem path). The differing empty asm statements keep the
- * calls apart. */
+ * htab_map_lookup_elem path). The differing asm statements keep the calls
+ * apart; each is one register move, because an empty one can leave two
+ * line-info records on one instruction, which the kernel rejects. */
 static __always_inline struct xf_flow_value *xf_lookup(struct xf_parsed *p)
 {
 	struct xf_flow_value *flow;
 
 	if (p->family == XF_FAMILY_IPV4) {
 		flow = bpf_map_lookup_elem(&xf_flows4, &p->key4);
-		asm volatile("/* ipv4 lookup */" : "+r"(flow));
+		asm volatile("/* ipv4 lookup */\n\t%0 = %0" : "+r"(flow));
 	} else {
 		flow = bpf_map_lookup_elem(&xf_flows6, &p->key6);
-		asm volatile("/* ipv6 lookup */" : "+r"(flow));
+		asm volatile("/* ipv6 lookup */\n\t%0 = %0" : "+r"(flow));
 	}
 	return flow;
 }
 
+/*
+ * Copies the hit's action out of the entry, each word read once, and checks
+ * that the copy is one version whole (flow.h, "No torn entries"): 0, or
+ * XF_SLOW_TORN. Everything after uses the copy only.
+ */
+static __always_inline int xf_snapshot_action(const struct xf_flow_value *flow,
+					      struct xf_flow_action *out)
+{
+	const volatile __u64 *src = (const volatile __u64 *)&flow->action;
+	__u64 *dst = (__u64 *)out;
+	__u64 w0 = src[0], w1 = src[1], w2 = src[2], w3 = src[3];
+	__u64 w4 = src[4], w5 = src[5], w6 = src[6], w7 = src[7];
+	__u64 check = *(const volatile __u64 *)&flow->action_check;
+
+	dst[0] = w0;
+	dst[1] = w1;
+	dst[2] = w2;
+	dst[3] = w3;
+	dst[4] = w4;
+	dst[5] = w5;
+	dst[6] = w6;
+	dst[7] = w7;
+	return xf_action_check_words(w0, w1, w2, w3, w4, w5, w6, w7) == check ? 0 : XF_SLOW_TORN;
+}
+
 /* The refusals every hit goes through in both hooks, after the hook's own
  * (destination MAC, TC_ONLY / stale clock): 0 or the slow reason. */
-static __always_inline int xf_refuse_hit(const struct xf_parsed *p,
-					 const struct xf_flow_value *flow, __u32 l3_seg_len)
+static __always_inline int xf_refuse_hit(const struct xf_parsed *p, const struct xf_flow_action *a,
+					 __u32 l3_seg_len)
 {
 	if (p->tcp_fin_rst)
 		return XF_SLOW_TCP_FIN_RST;
 	if (p->ttl <= 1)
 		return XF_SLOW_TTL;
-	if (l3_seg_len > flow->action.mtu)
+	if (l3_seg_len > a->mtu)
 		return XF_SLOW_MTU;
 	return 0;
 }

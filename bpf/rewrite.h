@@ -46,28 +46,33 @@ static __always_inline __u32 xf_nat_addr(__u32 acc, __u32 *field, const __u32 *t
 }
 
 /*
- * NAT and TTL in place on the IP packet at l3, leaving every checksum field
- * alone and returning the changes in d. Returns -1 before writing anything
- * if the headers are not readable there (cannot happen after a parse: for
- * the verifier).
+ * NAT and TTL in place on the IP packet at l3. The checksum changes are
+ * applied here for XDP (hook XF_HOOK_XDP, a constant: the other branch
+ * compiles away), where the frame's checksums are complete ones, and
+ * returned in d for TC, which applies them through the kernel's helpers.
+ * Returns -1 before writing anything if the headers are not readable there
+ * (cannot happen after a parse: for the verifier).
  */
 static __always_inline int xf_rewrite_l3l4(void *l3, void *end, const struct xf_parsed *p,
-					   const struct xf_flow_action *a, struct xf_csum_delta *d)
+					   const struct xf_flow_action *a, struct xf_csum_delta *d,
+					   const int hook)
 {
 	__u32 l4_off = p->family == XF_FAMILY_IPV4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
-	__u32 l4_len = p->head.proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr);
 	__be16 *ports; /* source and destination port lead TCP and UDP */
+	__u16 *check;
 	void *l4;
 
-	/* The TCP header for TCP, 8 bytes for UDP: a UDP datagram with less
-	 * than 12 bytes of payload is shorter than a TCP header (tests/fuzz). */
-	if (l3 + l4_off + l4_len > end)
-		return -1;
 	l4 = l3 + l4_off;
 	d->l3 = d->pseudo = d->ports = 0;
 	d->udp = p->head.proto == IPPROTO_UDP;
-	d->l4_check_off = l4_off + (d->udp ? __builtin_offsetof(struct udphdr, check)
-					   : __builtin_offsetof(struct tcphdr, check));
+	check = l4 + (d->udp ? __builtin_offsetof(struct udphdr, check)
+			     : __builtin_offsetof(struct tcphdr, check));
+	d->l4_check_off = (void *)check - l3;
+	/* Every byte written below, before the first write: the ports and the
+	 * checksum field (a UDP datagram with less than 12 bytes of payload is
+	 * shorter than a TCP header, tests/fuzz). */
+	if (l4 + sizeof(struct udphdr) > end || (void *)(check + 1) > end)
+		return -1;
 	if (p->family == XF_FAMILY_IPV4) {
 		struct iphdr *iph = l3;
 		__u16 old_word, new_word;
@@ -86,6 +91,8 @@ static __always_inline int xf_rewrite_l3l4(void *l3, void *end, const struct xf_
 		new_word = old_word - bpf_htons(0x0100); /* either byte order */
 		*(__u16 *)&iph->ttl = new_word;
 		d->l3 = xf_csum_acc16(d->pseudo, old_word, new_word);
+		if (hook == XF_HOOK_XDP)
+			iph->check = xf_csum_apply(iph->check, d->l3);
 	} else {
 		struct ipv6hdr *ip6h = l3;
 
@@ -105,6 +112,16 @@ static __always_inline int xf_rewrite_l3l4(void *l3, void *end, const struct xf_
 	if (a->nat & XF_NAT_DST_PORT) {
 		d->ports = xf_csum_acc16(d->ports, ports[1], a->new_dport);
 		ports[1] = a->new_dport;
+	}
+	if (hook == XF_HOOK_XDP) {
+		/* UDP without checksum stays without, as nf_nat leaves it: on
+		 * IPv4 it is legal, on IPv6 tunnels may use it (RFC 6935), and an
+		 * incremental update of a missing sum would only be garbage. A
+		 * computed sum of 0 is sent as 0xffff. */
+		if (!d->udp)
+			*check = xf_csum_apply(*check, d->pseudo + d->ports);
+		else if (*check)
+			*check = xf_csum_apply_udp(*check, d->pseudo + d->ports);
 	}
 	return 0;
 }

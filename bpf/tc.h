@@ -66,9 +66,8 @@ static __always_inline void xf_tc_apply_csum(struct __sk_buff *skb, __u32 l3_off
 
 /* The refusals only TC has, and the layer-2 plan: 0 or a slow reason. */
 static __always_inline int xf_tc_refuse(struct __sk_buff *skb, const struct xf_frame *f,
-					const struct xf_parsed *p, const struct xf_flow_value *flow)
+					const struct xf_parsed *p, const struct xf_flow_action *a)
 {
-	const struct xf_flow_action *a = &flow->action;
 	__u32 seg_len = p->ip_len, mtu_len;
 	__u32 slot = a->egress_ifindex % XF_IFACE_SLOTS;
 	struct xf_iface *out;
@@ -76,6 +75,9 @@ static __always_inline int xf_tc_refuse(struct __sk_buff *skb, const struct xf_f
 
 	if (skb->pkt_type != XF_PACKET_HOST)
 		return XF_SLOW_NOT_FOR_US;
+	reason = xf_validate_ip(f, p);
+	if (reason)
+		return reason;
 	if (bpf_ktime_get_ns() - xf_read_clock() > XF_CLOCK_STALE_NS)
 		return XF_SLOW_STALE;
 	/* A GSO skb leaves as segments of gso_size payload bytes each. */
@@ -83,7 +85,7 @@ static __always_inline int xf_tc_refuse(struct __sk_buff *skb, const struct xf_f
 		seg_len =
 		    (p->family == XF_FAMILY_IPV4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr)) +
 		    p->l4_hdr_len + skb->gso_size;
-	reason = xf_refuse_hit(p, flow, seg_len);
+	reason = xf_refuse_hit(p, a, seg_len);
 	if (reason)
 		return reason;
 	if (f->len != p->l2_len + p->ip_len)
@@ -110,7 +112,7 @@ SEC("tc")
 int xdpflow_tc(struct __sk_buff *skb)
 {
 	struct xf_frame f = {};
-	const struct xf_flow_action *a;
+	struct xf_flow_action act, *a = &act;
 	struct xf_flow_value *flow;
 	struct xf_csum_delta d;
 	struct xf_parsed p;
@@ -145,13 +147,14 @@ int xdpflow_tc(struct __sk_buff *skb)
 	flow = xf_lookup(&p);
 	if (!flow)
 		return xf_tc_pass(c, XF_SLOW_NO_FLOW);
-	reason = xf_tc_refuse(skb, &f, &p, flow);
+	reason = xf_snapshot_action(flow, a);
+	if (!reason)
+		reason = xf_tc_refuse(skb, &f, &p, a);
 	if (reason) {
 		if (reason == XF_SLOW_NO_EGRESS)
 			c->redirect_errors++;
 		return xf_tc_pass(c, reason);
 	}
-	a = &flow->action;
 	egress_l2 = xf_egress_l2_len(&a->encap);
 	/* Headers writable (unshared from clones) before the first write, so
 	 * the checksum helpers cannot fail later. Changes no byte. */
@@ -168,7 +171,8 @@ int xdpflow_tc(struct __sk_buff *skb)
 		bpf_skb_vlan_pop(skb);
 	data = (void *)(long)skb->data;
 	end = (void *)(long)skb->data_end;
-	if (egress_l2 > XF_MAX_L2_LEN || xf_rewrite_l3l4(data + egress_l2, end, &p, a, &d))
+	if (egress_l2 > XF_MAX_L2_LEN ||
+	    xf_rewrite_l3l4(data + egress_l2, end, &p, a, &d, XF_HOOK_TC))
 		return xf_tc_pass(c, XF_SLOW_UNPARSED); /* unreachable: pulled above */
 	xf_tc_apply_csum(skb, egress_l2, &p, &d);
 	data = (void *)(long)skb->data;

@@ -28,32 +28,6 @@ static __always_inline int xf_xdp_for_us(const struct xdp_md *ctx)
 	return *(__u32 *)data == *(__u32 *)i->mac && *(__u16 *)(data + 4) == *(__u16 *)(i->mac + 4);
 }
 
-/* Applies the checksum deltas to the raw frame: XDP sees no skb, so the
- * frame's checksums are complete ones (see README on checksum offload). */
-static __always_inline void xf_xdp_apply_csum(void *l3, void *end, const struct xf_parsed *p,
-					      const struct xf_csum_delta *d)
-{
-	__u16 *check = l3 + d->l4_check_off;
-
-	if (p->family == XF_FAMILY_IPV4) {
-		struct iphdr *iph = l3;
-
-		if ((void *)(iph + 1) > end)
-			return;
-		iph->check = xf_csum_apply(iph->check, d->l3);
-	}
-	if ((void *)(check + 1) > end)
-		return;
-	/* UDP without checksum stays without, as nf_nat leaves it: on IPv4 it
-	 * is legal, on IPv6 tunnels may use it (RFC 6935), and an incremental
-	 * update of a missing sum would only be garbage. A computed sum of 0 is
-	 * sent as 0xffff. */
-	if (!d->udp)
-		*check = xf_csum_apply(*check, d->pseudo + d->ports);
-	else if (*check)
-		*check = xf_csum_apply_udp(*check, d->pseudo + d->ports);
-}
-
 static __always_inline int xf_xdp_pass(struct xf_counters *c, int reason)
 {
 	xf_count_slow(c, reason);
@@ -68,7 +42,7 @@ int xdpflow(struct xdp_md *ctx)
 	    .end = (void *)(long)ctx->data_end,
 	    .ifindex = ctx->ingress_ifindex,
 	};
-	const struct xf_flow_action *a;
+	struct xf_flow_action act, *a = &act;
 	struct xf_flow_value *flow;
 	struct xf_csum_delta d;
 	struct xf_parsed p;
@@ -91,12 +65,17 @@ int xdpflow(struct xdp_md *ctx)
 		return xf_xdp_pass(c, XF_SLOW_NO_FLOW);
 	if (!xf_xdp_for_us(ctx))
 		return xf_xdp_pass(c, XF_SLOW_NOT_FOR_US);
-	if (flow->flags & XF_FLOW_TC_ONLY)
-		return xf_xdp_pass(c, XF_SLOW_TO_TC);
-	reason = xf_refuse_hit(&p, flow, p.ip_len);
+	reason = xf_validate_ip(&f, &p);
 	if (reason)
 		return xf_xdp_pass(c, reason);
-	a = &flow->action;
+	if (flow->flags & XF_FLOW_TC_ONLY)
+		return xf_xdp_pass(c, XF_SLOW_TO_TC);
+	reason = xf_snapshot_action(flow, a);
+	if (reason)
+		return xf_xdp_pass(c, reason);
+	reason = xf_refuse_hit(&p, a, p.ip_len);
+	if (reason)
+		return xf_xdp_pass(c, reason);
 	/* Everything that can fail is checked before the packet is touched.
 	 * bpf_redirect_map() looks the target up and records it now; it takes
 	 * effect only if we return XDP_REDIRECT. */
@@ -112,14 +91,14 @@ int xdpflow(struct xdp_md *ctx)
 		return xf_xdp_pass(c, XF_SLOW_ADJUST_FAILED);
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
-	if (egress_l2 > XF_MAX_L2_LEN || xf_rewrite_l3l4(data + egress_l2, end, &p, a, &d)) {
+	if (egress_l2 > XF_MAX_L2_LEN ||
+	    xf_rewrite_l3l4(data + egress_l2, end, &p, a, &d, XF_HOOK_XDP)) {
 		/* Unreachable (parse checked the headers), but if it were not:
 		 * moving the head back restores the frame as it arrived. */
 		if (delta)
 			bpf_xdp_adjust_head(ctx, -delta);
 		return xf_xdp_pass(c, XF_SLOW_UNPARSED);
 	}
-	xf_xdp_apply_csum(data + egress_l2, end, &p, &d);
 	xf_write_l2(data, end, &p, a);
 	/* An Ethernet trailer (padding, or bytes some devices append) is cut
 	 * off as ip_rcv_core does: the next hop gets the frame the kernel path

@@ -18,9 +18,11 @@
 #include <cstddef>
 #define XF_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
 #define XF_OFFSETOF(type, member) offsetof(type, member)
+#define XF_FLOW_INLINE static inline
 #else
 #define XF_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #define XF_OFFSETOF(type, member) __builtin_offsetof(type, member)
+#define XF_FLOW_INLINE static inline __attribute__((always_inline))
 #endif
 
 /* Default number of connections the flow table holds, per address family;
@@ -182,8 +184,44 @@ struct xf_flow_value {
 	__u32 ct_id;	    /* owning conntrack entry's CTA_ID, host order:
 			     * the table is the control plane's state, so an
 			     * entry says which connection it belongs to */
+	__u64 action_check; /* xf_action_check() of the action, written with
+			     * it (FlowMaps): see below */
 };
-XF_STATIC_ASSERT(sizeof(struct xf_flow_value) == 96, "xf_flow_value layout");
+XF_STATIC_ASSERT(sizeof(struct xf_flow_value) == 104, "xf_flow_value layout");
+XF_STATIC_ASSERT(XF_OFFSETOF(struct xf_flow_value, action_check) == 96,
+		 "xf_flow_value.action_check");
+
+/*
+ * No torn entries. The flow maps are preallocated hash maps: an update of a
+ * live key copies the new value into a spare element and hands the old one
+ * back as the next spare, so the next update on that CPU overwrites an
+ * element another CPU may still be reading, in no particular byte order
+ * (memcpy). The data path therefore copies the action and this check word
+ * once, recomputes the check over its copy and refuses the hit
+ * (XF_SLOW_TORN) when they differ: a copy made of two versions does not
+ * match (a change of any one word always changes the sum: every weight is
+ * odd, hence invertible modulo 2^64; several words' changes cancel only by
+ * an exact linear coincidence). Independent multiplies: a few ns a hit.
+ */
+#define XF_CHECK_W0 0x9e3779b97f4a7c15ull
+#define XF_CHECK_W1 0xc2b2ae3d27d4eb4full
+#define XF_CHECK_W2 0x165667b19e3779f9ull
+#define XF_CHECK_W3 0xd6e8feb86659fd93ull
+#define XF_CHECK_W4 0xff51afd7ed558ccdull
+#define XF_CHECK_W5 0xc4ceb9fe1a85ec53ull
+#define XF_CHECK_W6 0x94d049bb133111ebull
+#define XF_CHECK_W7 0xbf58476d1ce4e5b9ull
+#define XF_CHECK_SEED 0x2545f4914f6cdd1dull /* an all-zero action is not 0 */
+
+/* The check of the action's eight 64-bit words as they lie in memory. */
+XF_FLOW_INLINE __u64 xf_action_check_words(__u64 w0, __u64 w1, __u64 w2, __u64 w3, __u64 w4,
+					   __u64 w5, __u64 w6, __u64 w7)
+{
+	return XF_CHECK_SEED + w0 * XF_CHECK_W0 + w1 * XF_CHECK_W1 + w2 * XF_CHECK_W2 +
+	       w3 * XF_CHECK_W3 + w4 * XF_CHECK_W4 + w5 * XF_CHECK_W5 + w6 * XF_CHECK_W6 +
+	       w7 * XF_CHECK_W7;
+}
+XF_STATIC_ASSERT(sizeof(struct xf_flow_action) == 8 * sizeof(__u64), "xf_action_check words");
 XF_STATIC_ASSERT(XF_OFFSETOF(struct xf_flow_value, packets) == 64, "xf_flow_value.packets");
 
 /*
@@ -223,6 +261,8 @@ enum xf_slow_reason {
 				 * v4-mapped, link-local...) */
 	XF_SLOW_TRAILER,	/* TC: bytes after the IP packet (the kernel
 				 * trims them; XDP trims them itself) */
+	XF_SLOW_TORN,		/* the entry changed while it was read (see
+				 * xf_action_check_words) */
 	XF_SLOW_MAX,
 };
 
@@ -237,6 +277,17 @@ struct xf_counters {
 	__u64 pad[28 - XF_SLOW_MAX]; /* room to grow without changing the size */
 };
 XF_STATIC_ASSERT(sizeof(struct xf_counters) == 256, "xf_counters layout");
+
+/* Adds the counters c to t (per-CPU and per-hook sums, loader side). */
+XF_FLOW_INLINE void xf_counters_add(struct xf_counters *t, const struct xf_counters *c)
+{
+	t->rx_packets += c->rx_packets;
+	t->fast_packets += c->fast_packets;
+	t->fast_bytes += c->fast_bytes;
+	t->redirect_errors += c->redirect_errors;
+	for (int r = 0; r < XF_SLOW_MAX; r++)
+		t->slow[r] += c->slow[r];
+}
 
 /* One attached interface as the data path needs it (map xf_ifaces, slot
  * ifindex % XF_IFACE_SLOTS): its own MAC for the destination-MAC check.

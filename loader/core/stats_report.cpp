@@ -33,25 +33,15 @@ std::string_view slow_reason_name(unsigned reason) {
       "bad_tcp_doff",
       "martian_address",
       "trailer",
+      "torn_entry",
   };
   return reason < XF_SLOW_MAX ? names[reason] : "unknown";
 }
 
-namespace {
-void add_to(xf_counters &t, const xf_counters &c) {
-  t.rx_packets += c.rx_packets;
-  t.fast_packets += c.fast_packets;
-  t.fast_bytes += c.fast_bytes;
-  t.redirect_errors += c.redirect_errors;
-  for (unsigned r = 0; r < XF_SLOW_MAX; r++)
-    t.slow[r] += c.slow[r];
-}
-} // namespace
-
 xf_counters sum_counters(const std::vector<xf_counters> &per_cpu) {
   xf_counters t{};
   for (const auto &c : per_cpu)
-    add_to(t, c);
+    xf_counters_add(&t, &c);
   return t;
 }
 
@@ -59,7 +49,7 @@ void set_hook_counters(StatsSnapshot &s, const std::array<xf_counters, XF_HOOK_C
   s.totals = xf_counters{};
   for (unsigned h = 0; h < XF_HOOK_COUNT; h++) {
     s.hooks[h] = hooks[h];
-    add_to(s.totals, hooks[h]);
+    xf_counters_add(&s.totals, &hooks[h]);
   }
 }
 

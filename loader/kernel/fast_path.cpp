@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/stats_report.h"
 #include "kernel/unique_fd.h"
 #include "xf_fastpath.skel.h"
 
@@ -145,7 +144,8 @@ std::array<xf_counters, XF_HOOK_COUNT> read_hook_counters(int counters_fd) {
   for (std::uint32_t hook = 0; hook < XF_HOOK_COUNT; hook++) {
     if (bpf_map_lookup_elem(counters_fd, &hook, per_cpu.data()))
       throw SysError(errno, "reading entry " + std::to_string(hook) + " of the xf_counters map");
-    out[hook] = sum_counters(per_cpu);
+    for (const xf_counters &c : per_cpu)
+      xf_counters_add(&out[hook], &c);
   }
   return out;
 }

@@ -104,7 +104,9 @@ check "$flows" "$f.original.hook" tc
 check "$flows" "$f.reply.hook" tc
 check "$stats" '.interfaces[] | select(.name == "lan0") | .ifindex' "$(xf_gw cat /sys/class/net/lan0/ifindex)"
 # stats (human) shows the same totals.
+# The total, its share, then the XDP and TC hooks' counts (their sum): all TC.
 grep -Eq "^fast path +$fast +[0-9.]+% +0 +$fast$" <<<"$stats_txt" || xf_fail "stats table: fast path row"
+check "$stats" '.hooks.xdp.fast_packets + .hooks.tc.fast_packets' "$fast"
 grep -q "^Flows offloaded: 1 of 1024 " <<<"$stats_txt" || xf_fail "stats table: flows line"
 
 # status: liveness from xf_status, modes, features, fill.

@@ -66,7 +66,7 @@ std::string reasons_json(int no_flow, int fin_rst) {
          R"("no_egress":0,"not_unicast":0,"to_tc":0,"stale_control_plane":0,"not_for_us":0,)"
          R"("head_adjust_failed":0,"tc_unsupported":0,"bad_ip_checksum":0,"bad_ip_header":0,)"
          R"("bad_ip_length":0,"truncated_l4":0,"bad_tcp_doff":0,"martian_address":0,)"
-         R"("trailer":0})";
+         R"("trailer":0,"torn_entry":0})";
 }
 
 TEST(CliStats, JsonHasTheDesignFieldNamesHookSumsAndPerHookCounters) {
@@ -90,7 +90,7 @@ TEST(CliStats, JsonHasTheDesignFieldNamesHookSumsAndPerHookCounters) {
 TEST(CliStats, TableShowsTotalsAndShares) {
   auto text = stats_table(sample_stats());
   EXPECT_NE(text.find("Interfaces: lan0 (tc) wan0 (generic)"), std::string::npos) << text;
-  EXPECT_NE(text.find("fast path             90   81.8%  80  10"), std::string::npos) << text;
+  EXPECT_NE(text.find("fast path             90   81.8%   80  10"), std::string::npos) << text;
   EXPECT_NE(text.find("Flows offloaded: 3 of 1024 (0.3%), rejected (table full): 2"),
             std::string::npos);
 }

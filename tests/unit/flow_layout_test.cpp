@@ -60,7 +60,7 @@ TEST(FlowLayout, Action) {
 
 TEST(FlowLayout, ValueCountersAreEightByteAligned) {
   // packets/bytes are updated with atomic adds: they must be 8-aligned.
-  EXPECT_EQ(96u, sizeof(xf_flow_value));
+  EXPECT_EQ(104u, sizeof(xf_flow_value));
   EXPECT_EQ(8u, alignof(xf_flow_value));
   EXPECT_EQ(0u, offsetof(xf_flow_value, action));
   EXPECT_EQ(64u, offsetof(xf_flow_value, packets));
@@ -68,6 +68,7 @@ TEST(FlowLayout, ValueCountersAreEightByteAligned) {
   EXPECT_EQ(80u, offsetof(xf_flow_value, last_seen_ns));
   EXPECT_EQ(88u, offsetof(xf_flow_value, flags));
   EXPECT_EQ(92u, offsetof(xf_flow_value, ct_id));
+  EXPECT_EQ(96u, offsetof(xf_flow_value, action_check));
 }
 
 TEST(FlowLayout, GlobalCounters) {
@@ -109,7 +110,8 @@ TEST(FlowLayout, SlowReasonNumberingIsStable) {
   EXPECT_EQ(21, XF_SLOW_TCP_DOFF);
   EXPECT_EQ(22, XF_SLOW_MARTIAN);
   EXPECT_EQ(23, XF_SLOW_TRAILER);
-  EXPECT_EQ(24, XF_SLOW_MAX);
+  EXPECT_EQ(24, XF_SLOW_TORN);
+  EXPECT_EQ(25, XF_SLOW_MAX);
 }
 
 TEST(FlowLayout, Status) {
