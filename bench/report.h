@@ -39,6 +39,7 @@ struct FwdSummary {
   Spread ns, mpps;                             // per packet; 1000 / ns
   Spread kthread_ns;                           // the kthread's whole CPU time per packet
   double full_share = 0;                       // packets timed in full polls / all it polled
+  double delivered = 0;                        // the sink's count / packets the kthreads polled
   double miss_every = 0;                       // mixed traffic: every Nth frame misses (0: none)
   std::optional<double> vs_kernel;             // x cheaper than the kernel path
   std::optional<double> cost_vs_bare;          // cost / the bare forwarder's

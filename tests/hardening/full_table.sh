@@ -19,9 +19,9 @@ xf_gw_attach --max-flows $CAP
 xf_server python3 "$tool" udp-echo --port 7000 --idle 20 --ready "$XF_GW_DIR/echo.ready" \
   >"$XF_GW_DIR/echo.json" 2>&1 &
 echo_pid=$!
-# Listening before the first datagram (on a loaded machine python starts
-# slowly; a port unreachable would end the clients' connected sockets).
-xf_wait_for 10 test -f "$XF_GW_DIR/echo.ready" || xf_fail "echo server did not start"
+# Listening before the first datagram (a fixed sleep was too short on a
+# loaded machine: the first datagrams met a closed port).
+xf_wait_for 30 test -f "$XF_GW_DIR/echo.ready" || xf_fail "the UDP echo server did not start"
 fwd0=$(xf_gw_forwarded)
 pids=()
 for i in $(seq $FLOWS); do
