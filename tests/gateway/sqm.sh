@@ -39,7 +39,7 @@ xf_wait_for 5 xf_client bash -c "exec 3<>/dev/tcp/$XF_SERVER_V4/$PORT" || xf_fai
 # The connection's two directions as flows --json shows them: "ORIG REPLY"
 # hooks and packets, for the iperf3 data connection (the busiest on PORT).
 directions() {
-  xf_xdpflow flows --json --sort packets | jq -r --argjson p $PORT '
+  xf_xdpflow flows --json --sort packets | jq -r --argjson p "${1:-$PORT}" '
     [.flows[] | select(.original != null and .reply != null and .original.dport == $p)][0]
     | "\(.original.hook) \(.reply.hook) \(.original.packets) \(.reply.packets)"'
 }
@@ -90,16 +90,21 @@ within5 "$down" $DOWN_MBIT || xf_fail "download at ${down} Mbit/s, not within 5 
 xf_lt "$down_tc" 10 || xf_fail "TC forwarded ${down_tc}% of the download's bytes: the data bypassed the ifb"
 [ $((fwd2 - fwd1)) -gt 100 ] || xf_fail "the kernel forwarded only $((fwd2 - fwd1)) skbs of the download"
 
-# Shapers gone: a long-lived connection moves to TC in both directions.
-xf_client iperf3 -c "$XF_SERVER_V4" -p $PORT -t 40 -b 5M -J >"$XF_GW_DIR/after.json" &
+# Shapers gone: a long-lived connection moves to TC in both directions. Its
+# own iperf3 server: the first may still be closing the download's test.
+P2=$((PORT + 1))
+xf_server iperf3 -s -p $P2 >"$XF_GW_DIR/iperf3-server2.log" 2>&1 &
+xf_wait_for 5 xf_client bash -c "exec 3<>/dev/tcp/$XF_SERVER_V4/$P2" || xf_fail "iperf3 server 2 did not start"
+sleep 0.5
+xf_client iperf3 -c "$XF_SERVER_V4" -p $P2 -t 40 -b 5M -J >"$XF_GW_DIR/after.json" &
 after=$!
-xf_wait_for 15 eval '[ "$(directions | cut -d" " -f1-2)" = "tc kernel" ]' ||
-  xf_fail "shaped connection not placed as 'tc kernel': $(directions)"
+xf_wait_for 15 eval '[ "$(directions $P2 | cut -d" " -f1-2)" = "tc kernel" ]' ||
+  xf_fail "shaped connection not placed as 'tc kernel': $(directions $P2)"
 xf_gw tc qdisc del dev "$XF_GW_WAN" root
 xf_gw tc qdisc del dev "$XF_GW_WAN" ingress
 t0=$(date +%s%N)
-xf_wait_for 10 eval '[ "$(directions | cut -d" " -f1-2)" = "tc tc" ]' ||
-  xf_fail "after removing the shapers the directions are '$(directions)', expected 'tc tc'"
+xf_wait_for 10 eval '[ "$(directions $P2 | cut -d" " -f1-2)" = "tc tc" ]' ||
+  xf_fail "after removing the shapers the directions are '$(directions $P2)', expected 'tc tc'"
 xf_result "both directions offloaded $((($(date +%s%N) - t0) / 1000000)) ms after the shapers were removed"
 kill $after 2>/dev/null || true
 wait $after 2>/dev/null || true
