@@ -111,6 +111,13 @@ echo "  $tc_udp of 150 replies, $tc_csum checksum errors at the server"
 
 section "The same with the XDP hook forced on these veths (--hook xdp)"
 xf_gw_detach
+# A veth takes XDP-redirected frames only while the receiving end runs XDP
+# (or GRO): a pass-only XDP program on the client's and server's ends, their
+# offloads untouched. Without it, --hook xdp would leave these directions to
+# the TC program anyway (no ndo-xmit).
+pass_obj=${XDPFLOW_BUILD_DIR:-$root/build}/tests/gateway/xfgw_pass.bpf.o
+xf_client ip link set dev "$XF_CLIENT_IF" xdpdrv obj "$pass_obj" sec xdp
+xf_server ip link set dev "$XF_SERVER_IF" xdpdrv obj "$pass_obj" sec xdp
 xf_gw_attach --hook xdp
 grep -E 'hook' "$XF_GW_DIR/attach.log" | tail -2 | sed 's/^/  /'
 read -r xdp_udp xdp_csum < <(udp_exchange xdp)
@@ -122,6 +129,8 @@ echo "  corrupt; the TC hook works on the skb and keeps that state. This is why"
 echo "  --hook auto puts veth, tap and interfaces without native XDP on TC, and"
 echo "  XDP on NICs with native XDP, whose received frames carry full checksums."
 xf_gw_detach
+xf_client ip link set dev "$XF_CLIENT_IF" xdpdrv off
+xf_server ip link set dev "$XF_SERVER_IF" xdpdrv off
 
 section "A shaped WAN: HTB at 20 Mbit/s on wan0's egress, xdpflow (auto) attached"
 xf_gw tc qdisc add dev "$XF_GW_WAN" root handle 1: htb default 10
