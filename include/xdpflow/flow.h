@@ -203,15 +203,16 @@ XF_STATIC_ASSERT(XF_OFFSETOF(struct xf_flow_value, action_check) == 96,
  * odd, hence invertible modulo 2^64; several words' changes cancel only by
  * an exact linear coincidence). Independent multiplies: a few ns a hit.
  */
-#define XF_CHECK_W0 0x9e3779b97f4a7c15ull
-#define XF_CHECK_W1 0xc2b2ae3d27d4eb4full
-#define XF_CHECK_W2 0x165667b19e3779f9ull
-#define XF_CHECK_W3 0xd6e8feb86659fd93ull
-#define XF_CHECK_W4 0xff51afd7ed558ccdull
-#define XF_CHECK_W5 0xc4ceb9fe1a85ec53ull
-#define XF_CHECK_W6 0x94d049bb133111ebull
-#define XF_CHECK_W7 0xbf58476d1ce4e5b9ull
-#define XF_CHECK_SEED 0x2545f4914f6cdd1dull /* an all-zero action is not 0 */
+/* Odd weights below 2^31: each one multiply with an immediate in BPF. */
+#define XF_CHECK_W0 0x7feb352dull
+#define XF_CHECK_W1 0x68e31da5ull
+#define XF_CHECK_W2 0x2c1b3c6dull
+#define XF_CHECK_W3 0x297a2d39ull
+#define XF_CHECK_W4 0x1b873593ull
+#define XF_CHECK_W5 0x5bd1e995ull
+#define XF_CHECK_W6 0x3243f6a9ull
+#define XF_CHECK_W7 0x61c88647ull
+#define XF_CHECK_SEED 0x2545f491ull /* an all-zero action does not check as 0 */
 
 /* The check of the action's eight 64-bit words as they lie in memory. */
 XF_FLOW_INLINE __u64 xf_action_check_words(__u64 w0, __u64 w1, __u64 w2, __u64 w3, __u64 w4,
