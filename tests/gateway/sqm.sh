@@ -32,9 +32,14 @@ xf_gw tc qdisc add dev ifb0 root handle 1: htb default 10
 xf_gw tc class add dev ifb0 parent 1: classid 1:10 htb rate ${DOWN_MBIT}mbit ceil ${DOWN_MBIT}mbit
 xf_gw_attach
 
-# Killed with the namespace (xf_gw_destroy kills what runs there).
-xf_server iperf3 -s -p $PORT >"$XF_GW_DIR/iperf3-server.log" 2>&1 &
-xf_wait_for 5 xf_client bash -c "exec 3<>/dev/tcp/$XF_SERVER_V4/$PORT" || xf_fail "iperf3 server did not start"
+# One iperf3 server per phase (one that just ran a test may still be closing
+# it and refuse the next as busy); killed with the namespace (xf_gw_destroy
+# kills what runs there).
+for p in $PORT $((PORT + 1)) $((PORT + 2)); do
+  xf_server iperf3 -s -p $p >"$XF_GW_DIR/iperf3-server$p.log" 2>&1 &
+  xf_wait_for 5 xf_client bash -c "exec 3<>/dev/tcp/$XF_SERVER_V4/$p" || xf_fail "iperf3 server $p did not start"
+done
+sleep 0.5
 
 # The connection's two directions as flows --json shows them: "ORIG REPLY"
 # hooks and packets, for the iperf3 data connection (the busiest on PORT).
@@ -44,15 +49,15 @@ directions() {
     | "\(.original.hook) \(.reply.hook) \(.original.packets) \(.reply.packets)"'
 }
 
-# run NAME [iperf3 args]: prints the receiver's goodput (bit/s); checks the
-# hooks while it runs.
+# run NAME PORT [iperf3 args]: prints the receiver's goodput (bit/s); checks
+# the hooks while it runs.
 run() {
-  local name=$1
-  shift
-  xf_client iperf3 -c "$XF_SERVER_V4" -p $PORT -t $SECS -J "$@" >"$XF_GW_DIR/$name.json" &
+  local name=$1 port=$2
+  shift 2
+  xf_client iperf3 -c "$XF_SERVER_V4" -p "$port" -t $SECS -J "$@" >"$XF_GW_DIR/$name.json" &
   local pid=$!
   sleep 4 # the data connection is established and offloaded by now
-  directions >"$XF_GW_DIR/$name.dirs"
+  directions "$port" >"$XF_GW_DIR/$name.dirs"
   wait $pid || xf_fail "$name: iperf3 failed: $(head -c 2000 "$XF_GW_DIR/$name.json")"
   jq -r '.end.sum_received.bits_per_second' "$XF_GW_DIR/$name.json"
 }
@@ -64,7 +69,7 @@ within5() { awk -v r="$1" -v t="$2" 'BEGIN { d = r - t; if (d < 0) d = -d; exit 
 tc_bytes() { xf_stat .hooks.tc.fast_bytes; }
 received_bytes() { jq -r '.end.sum_received.bytes' "$XF_GW_DIR/$1.json"; }
 tc0=$(tc_bytes)
-up=$(wire "$(run upload)")
+up=$(wire "$(run upload $PORT)")
 read -r up_orig up_reply up_orig_pk up_reply_pk <"$XF_GW_DIR/upload.dirs"
 tc1=$(tc_bytes)
 up_tc=$(xf_pct $((tc1 - tc0)) "$(received_bytes upload)")
@@ -77,7 +82,7 @@ xf_ge "$up_tc" 90 || xf_fail "TC forwarded only ${up_tc}% of the upload's bytes"
 
 fwd1=$(xf_gw_forwarded)
 tc2=$(tc_bytes)
-down=$(wire "$(run download -R)")
+down=$(wire "$(run download $((PORT + 1)) -R)")
 read -r d_orig d_reply d_orig_pk d_reply_pk <"$XF_GW_DIR/download.dirs"
 fwd2=$(xf_gw_forwarded)
 tc3=$(tc_bytes)
@@ -90,12 +95,8 @@ within5 "$down" $DOWN_MBIT || xf_fail "download at ${down} Mbit/s, not within 5 
 xf_lt "$down_tc" 10 || xf_fail "TC forwarded ${down_tc}% of the download's bytes: the data bypassed the ifb"
 [ $((fwd2 - fwd1)) -gt 100 ] || xf_fail "the kernel forwarded only $((fwd2 - fwd1)) skbs of the download"
 
-# Shapers gone: a long-lived connection moves to TC in both directions. Its
-# own iperf3 server: the first may still be closing the download's test.
-P2=$((PORT + 1))
-xf_server iperf3 -s -p $P2 >"$XF_GW_DIR/iperf3-server2.log" 2>&1 &
-xf_wait_for 5 xf_client bash -c "exec 3<>/dev/tcp/$XF_SERVER_V4/$P2" || xf_fail "iperf3 server 2 did not start"
-sleep 0.5
+# Shapers gone: a long-lived connection moves to TC in both directions.
+P2=$((PORT + 2))
 xf_client iperf3 -c "$XF_SERVER_V4" -p $P2 -t 40 -b 5M -J >"$XF_GW_DIR/after.json" &
 after=$!
 xf_wait_for 15 eval '[ "$(directions $P2 | cut -d" " -f1-2)" = "tc kernel" ]' ||
