@@ -21,6 +21,7 @@ struct FlowsFlags {
 void run_flows(const FlowsFlags &f) {
   auto instance = RunningInstance::find();
   auto conns = pair_connections(instance.flow_entries());
+  annotate_hooks(conns, [&](std::uint32_t ifindex) { return instance.ingress_hooks(ifindex); });
   FlowSort by = f.sort == "bytes"  ? FlowSort::Bytes
                 : f.sort == "idle" ? FlowSort::Idle
                                    : FlowSort::Packets;

@@ -88,8 +88,13 @@ std::string stats_json(const StatsSnapshot &s) {
     j.begin_object()
         .field("name", std::string_view(i.name))
         .field("ifindex", std::uint64_t{i.ifindex})
-        .field("mode", to_string(i.mode))
-        .end_object();
+        .field("hook", to_string(i.hook))
+        .key("mode");
+    if (i.hook == Hook::Xdp) // the XDP mode means nothing on a TC interface
+      j.value(to_string(i.mode));
+    else
+      j.null();
+    j.end_object();
   }
   j.end_array();
   j.key("totals").begin_object();
@@ -115,7 +120,7 @@ std::string stats_json(const StatsSnapshot &s) {
 std::string stats_table(const StatsSnapshot &s) {
   std::string out = "Interfaces:";
   for (const auto &i : s.interfaces)
-    out += " " + i.name + " (" + std::string(to_string(i.mode)) + ")";
+    out += " " + i.name + " (" + std::string(i.hook == Hook::Xdp ? to_string(i.mode) : "tc") + ")";
   out += "\n\n";
   const auto &t = s.totals;
   TextTable table({{"COUNTER"},

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/hook_choice.h"
 #include "core/xdp_mode.h"
 #include "xdpflow/flow.h"
 
@@ -25,6 +26,9 @@ struct AttachedInterface {
   std::optional<std::uint64_t> features; // driver XDP features, if known
   bool redirect_target = false;          // in the devmap
   std::string driver;                    // "veth", "mlx5_core"...; empty if unknown
+  Hook hook = Hook::Xdp;                 // what forwards the packets arriving here (mode: XDP only)
+  std::string hook_reason;               // one line: why that hook (core/hook_choice.h)
+  std::string tc_ingress; // the TC program's link on its ingress: "tcx", "clsact", "" none
 };
 
 struct StatsSnapshot {

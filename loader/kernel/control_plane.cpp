@@ -20,6 +20,7 @@
 #include "kernel/ct_netlink.h"
 #include "kernel/egress_resolver.h"
 #include "kernel/fast_path.h"
+#include "kernel/tc_hooks.h"
 
 namespace xdpflow {
 namespace {
@@ -204,8 +205,10 @@ struct ControlPlane::Impl {
     std::uint64_t next_retry = monotonic_ns() + 1000 * ms;
     std::uint64_t next_idle_check = monotonic_ns() + 10'000 * ms;
     while (!stop.load()) {
-      pollfd fds[2] = {{listener.fd(), POLLIN, 0}, {resolver.fd(), POLLIN, 0}};
-      int n = poll(fds, 2, in_pass ? 0 : 100);
+      pollfd fds[3] = {{listener.fd(), POLLIN, 0},
+                       {resolver.fd(), POLLIN, 0},
+                       {tc_hooks ? tc_hooks->fd() : -1, POLLIN, 0}};
+      int n = poll(fds, 3, in_pass ? 0 : 100);
       if (n < 0 && errno != EINTR)
         throw SysError(errno, "waiting for netlink events");
       std::uint64_t now = monotonic_ns();
@@ -219,6 +222,10 @@ struct ControlPlane::Impl {
           sync.reresolve_all(now);
         }
       }
+      // A qdisc or ingress filter changed: entries whose hook differs now
+      // are rewritten (the walk skips those still right).
+      if ((fds[2].revents & POLLIN) && tc_hooks->refresh())
+        sync.reresolve_all(now);
       if (fds[0].revents & POLLIN) {
         auto res = listener.read([this](const CtParseResult &r) { on_ct_message(r); });
         if (res == CtListener::ReadResult::Overrun)
@@ -280,6 +287,7 @@ struct ControlPlane::Impl {
 
   ControlPlaneConfig config;
   FastPath &fast_path;
+  TcHooks *tc_hooks = nullptr;
   std::set<std::uint32_t> removed_ifindexes; // attached interfaces deleted meanwhile
   BpfFlowTable table;
   EgressResolver resolver;
@@ -301,6 +309,11 @@ ControlPlane::ControlPlane(const ControlPlaneConfig &config, FastPath &fast_path
 
 ControlPlane::~ControlPlane() {
   delete impl_;
+}
+
+void ControlPlane::follow_tc(TcHooks &hooks) {
+  impl_->tc_hooks = &hooks;
+  impl_->sync.set_direction_policy(&hooks);
 }
 
 void ControlPlane::run(const std::atomic<bool> &stop, const std::function<void()> &on_synced) {

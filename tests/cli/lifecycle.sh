@@ -68,10 +68,11 @@ xf_expect_line "$out" "^lan0: detached xdpflow \(program id $legacy, native XDP\
 
 # A link someone pinned (bpftool link pin) outlives a kill -9 and keeps the
 # program attached: detach finds the link by program and interface and
-# detaches it. bpffs pins live in one mount namespace: one `ip netns exec`.
+# detaches it (the XDP hook on purpose: its link is the one found through
+# `ip link`). bpffs pins live in one mount namespace: one `ip netns exec`.
 xf_gw sh -euc '
   mount -t bpf bpf /sys/fs/bpf
-  "$0" attach lan0 wan0 >"$1/pinlink.log" 2>&1 &
+  "$0" attach lan0 wan0 --hook xdp >"$1/pinlink.log" 2>&1 &
   pid=$!
   for i in $(seq 100); do "$0" stats --json >/dev/null 2>&1 && break; sleep 0.1; done
   prog=$(ip -j link show dev lan0 | jq -r ".[0].xdp.prog.id")

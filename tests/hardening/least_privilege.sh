@@ -26,7 +26,13 @@ dir=$(mktemp -d /tmp/xfh$$.XXXXXX)
 xf_on_exit "rm -rf '$dir'"
 chmod 755 "$dir"
 
-attached_count() { ip -n "$ns" -j link show | jq '[.[] | select(.xdp != null)] | length'; }
+# Interfaces with an xdpflow program (XDP or TC, whichever hook attach chose),
+# as root sees them; 0 when none.
+attached_count() {
+  local st
+  st=$(ip netns exec "$ns" "$XDPFLOW_BIN" status --json 2>/dev/null) || { echo 0; return; }
+  jq '.interfaces | length' <<<"$st"
+}
 
 # as_user CAPS... -- CMD...: CMD in the namespace as uid/gid 65534 with exactly
 # CAPS (comma list, may be empty) as inheritable, ambient and bounding set.

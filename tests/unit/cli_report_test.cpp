@@ -38,8 +38,8 @@ TEST(CliTable, HumanNumbers) {
 
 StatsSnapshot sample_stats() {
   StatsSnapshot s;
-  s.interfaces = {{"lan0", 2, XdpMode::Native, std::nullopt, true, "veth"},
-                  {"wan0", 3, XdpMode::Generic, std::nullopt, true, ""}};
+  s.interfaces = {{"lan0", 2, XdpMode::Native, std::nullopt, true, "veth", Hook::Tc, "veth", "tcx"},
+                  {"wan0", 3, XdpMode::Generic, std::nullopt, true, "", Hook::Xdp, "", ""}};
   xf_counters a{}, b{};
   a.rx_packets = 100;
   a.fast_packets = 80;
@@ -71,8 +71,8 @@ std::string reasons_json(int no_flow, int fin_rst) {
 
 TEST(CliStats, JsonHasTheDesignFieldNamesHookSumsAndPerHookCounters) {
   EXPECT_EQ(stats_json(sample_stats()),
-            R"({"interfaces":[{"name":"lan0","ifindex":2,"mode":"native"},)"
-            R"({"name":"wan0","ifindex":3,"mode":"generic"}],)"
+            R"({"interfaces":[{"name":"lan0","ifindex":2,"hook":"tc","mode":null},)"
+            R"({"name":"wan0","ifindex":3,"hook":"xdp","mode":"generic"}],)"
             R"("totals":{"rx_packets":110,"fast_packets":90,"fast_bytes":9000,"slow_packets":20,)" +
                 reasons_json(15, 5) +
                 R"(,"redirect_errors":1},)"
@@ -89,7 +89,7 @@ TEST(CliStats, JsonHasTheDesignFieldNamesHookSumsAndPerHookCounters) {
 
 TEST(CliStats, TableShowsTotalsAndShares) {
   auto text = stats_table(sample_stats());
-  EXPECT_NE(text.find("Interfaces: lan0 (native) wan0 (generic)"), std::string::npos);
+  EXPECT_NE(text.find("Interfaces: lan0 (tc) wan0 (generic)"), std::string::npos) << text;
   EXPECT_NE(text.find("fast path             90   81.8%   80  10"), std::string::npos) << text;
   EXPECT_NE(text.find("Flows offloaded: 3 of 1024 (0.3%), rejected (table full): 2"),
             std::string::npos);
@@ -180,11 +180,39 @@ TEST(CliFlows, UnpairedDirectionsAreStillShown) {
 TEST(CliFlows, TableLooksLikeConntrackPlusRewriteEgressCounters) {
   auto conns = pair_connections(masquerade_pair());
   EXPECT_EQ(flows_table(conns, names, 9'500'000'000ull),
-            "PROTO  ORIGINAL                           NAT                    IN    OUT   "
+            "PROTO  ORIGINAL                           NAT                    IN    OUT   HOOK  "
             "PACKETS  BYTES  IDLE\n"
-            "tcp    198.18.0.2:40000 -> 198.19.0.2:80  snat 198.19.0.1:50000  lan0  wan0       "
-            "30  31000    2s\n"
+            "tcp    198.18.0.2:40000 -> 198.19.0.2:80  snat 198.19.0.1:50000  lan0  wan0  -     "
+            "     30  31000    2s\n"
             "1 connection offloaded\n");
+}
+
+// Which hook forwards a direction: XDP where the ingress has it and the
+// entry is not TC_ONLY; else TC where the ingress has the TC program; else
+// the kernel.
+TEST(CliFlows, DirectionHookFromFlagsAndIngressPrograms) {
+  EXPECT_EQ(direction_hook_name(0, true, true), "xdp");
+  EXPECT_EQ(direction_hook_name(0, true, false), "xdp");
+  EXPECT_EQ(direction_hook_name(XF_FLOW_TC_ONLY, true, true), "tc");
+  EXPECT_EQ(direction_hook_name(XF_FLOW_TC_ONLY, true, false), "kernel");
+  EXPECT_EQ(direction_hook_name(0, false, true), "tc");
+  EXPECT_EQ(direction_hook_name(0, false, false), "kernel");
+
+  auto entries = masquerade_pair();
+  entries[1].value.flags = XF_FLOW_TC_ONLY; // the original (upload): wan0 egress shaped
+  auto conns = pair_connections(entries);
+  // lan0 (2): XDP and TC; wan0 (3): XDP only (its ingress redirects to an ifb).
+  annotate_hooks(conns, [](std::uint32_t ifindex) {
+    return ifindex == 2 ? std::pair{true, true} : std::pair{true, false};
+  });
+  EXPECT_EQ(conns[0].original.hook, "tc");
+  EXPECT_EQ(conns[0].reply->hook, "xdp");
+  auto json = flows_json(conns, names, 9'500'000'000ull);
+  EXPECT_NE(json.find(R"("nat":{"src":"198.19.0.1","sport":50000},"hook":"tc",)"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(flows_table(conns, names, 9'500'000'000ull).find("  wan0  tc/xdp  "),
+            std::string::npos);
 }
 
 TEST(CliFlows, JsonCarriesBothDirections) {
@@ -264,9 +292,11 @@ TEST(CliFlows, Ipv6PortForwardInBracketsAndUnknownInterfaces) {
 TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
   StatusSnapshot s;
   s.prog_id = 42;
-  s.interfaces = {
-      {"lan0", 2, XdpMode::Native, XDP_FEATURE_BASIC | XDP_FEATURE_NDO_XMIT, true, "veth"},
-      {"wan0", 3, XdpMode::Generic, std::nullopt, false, ""}};
+  s.interfaces = {{"lan0", 2, XdpMode::Native, XDP_FEATURE_BASIC | XDP_FEATURE_NDO_XMIT, true,
+                   "veth", Hook::Xdp, "forced", "tcx"},
+                  {"wan0", 3, XdpMode::Generic, std::nullopt, false, "", Hook::Tc,
+                   "veth (sender checksum offload leaves CHECKSUM_PARTIAL frames XDP cannot see)",
+                   ""}};
   s.flows_offloaded = 5;
   s.flows_capacity = 100;
   s.cp.pid = 1234;
@@ -279,8 +309,15 @@ TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
   auto json = status_json(s);
   EXPECT_NE(json.find(R"("xdp_features":["basic","ndo-xmit"])"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("xdp_features":null)"), std::string::npos);
-  EXPECT_NE(json.find(R"({"name":"lan0","ifindex":2,"driver":"veth","mode":"native",)"),
-            std::string::npos);
+  EXPECT_NE(json.find(R"({"name":"lan0","ifindex":2,"driver":"veth","hook":"xdp",)"
+                      R"("hook_reason":"forced","tc_ingress":"tcx","mode":"native",)"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(
+      json.find(R"x("hook":"tc","hook_reason":"veth (sender checksum offload leaves )x"
+                R"x(CHECKSUM_PARTIAL frames XDP cannot see)","tc_ingress":null,"mode":null,)x"),
+      std::string::npos)
+      << json;
   EXPECT_NE(json.find(R"("flows":{"offloaded":5,"capacity":100,"rejected_full":1})"),
             std::string::npos);
   EXPECT_NE(json.find(R"("pid":1234,"alive":true,"uptime_sec":60,"heartbeat_age_sec":1.000,)"
@@ -293,7 +330,12 @@ TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
       << text;
   EXPECT_NE(text.find("Flow table: 5 of 100 connections (5.0%), 1 rejected (table full)"),
             std::string::npos);
-  EXPECT_NE(text.find("wan0             3  ?       generic  no (no ndo-xmit)  unknown"),
+  EXPECT_NE(text.find("wan0             3  ?       tc (none)  -       no (no ndo-xmit)  unknown"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("lan0             2  veth    xdp+tcx    native"), std::string::npos) << text;
+  EXPECT_NE(text.find("  wan0: tc: veth (sender checksum offload leaves CHECKSUM_PARTIAL frames "
+                      "XDP cannot see)\n"),
             std::string::npos)
       << text;
 
