@@ -31,8 +31,9 @@ MetricsSnapshot sample_snapshot() {
   m.stats.flows_offloaded = 17;
   m.stats.flows_capacity = 4096;
   m.stats.rejected_full = 3;
-  m.stats.interfaces = {{"lan0", 2, XdpMode::Native, std::nullopt, true, "veth"},
-                        {"we\"ird\\", 3, XdpMode::Generic, std::nullopt, true, ""}};
+  m.stats.interfaces = {
+      {"lan0", 2, XdpMode::Native, std::nullopt, true, "veth", Hook::Tc, "tc: veth", "tcx"},
+      {"we\"ird\\", 3, XdpMode::Generic, std::nullopt, true, "", Hook::Xdp, "", ""}};
   m.status.cp.pid = 42;
   m.status.cp.started_ns = 1'000'000'000ull;
   m.status.cp.heartbeat_ns = 9'500'000'000ull;
