@@ -4,8 +4,8 @@
 // it. (promtool checks the real command's output in tests/cli/metrics.sh.)
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <map>
-#include <regex>
 #include <sstream>
 
 #include "core/prometheus.h"
@@ -50,15 +50,28 @@ struct Parsed {
   std::map<std::string, std::string> types;
 };
 
+// The exposition format's metric name: [a-zA-Z_:][a-zA-Z0-9_:]* (no
+// std::regex: g++ 12 with ASan reports a false -Wmaybe-uninitialized in it).
+bool valid_metric_name(const std::string &name) {
+  auto first = [](char c) {
+    return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':';
+  };
+  if (name.empty() || !first(name[0]))
+    return false;
+  for (char c : name)
+    if (!first(c) && !std::isdigit(static_cast<unsigned char>(c)))
+      return false;
+  return true;
+}
+
 Parsed parse(const std::string &text) {
   Parsed p;
   std::istringstream in(text);
   std::string line, family, typed;
-  const std::regex name_re("[a-zA-Z_:][a-zA-Z0-9_:]*");
   while (std::getline(in, line)) {
     if (line.rfind("# HELP ", 0) == 0) {
       family = line.substr(7, line.find(' ', 7) - 7);
-      EXPECT_TRUE(std::regex_match(family, name_re)) << family;
+      EXPECT_TRUE(valid_metric_name(family)) << family;
       EXPECT_GT(line.size(), 7 + family.size() + 1) << "empty help: " << line;
       continue;
     }
