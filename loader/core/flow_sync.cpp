@@ -328,8 +328,8 @@ SyncOutcome FlowSync::place(const FlowTuple &orig, const Pending &conn, std::uin
   // A packet leaving in one direction looks like the other direction's tuple
   // reversed: conntrack's reply tuple is what the reply looks like on the
   // wire, so the original direction leaves as reversed(reply).
-  auto eg_orig = egress_.resolve(reversed(conn.reply));
-  auto eg_reply = egress_.resolve(reversed(orig));
+  auto eg_orig = egress_.resolve_direction(orig, reversed(conn.reply));
+  auto eg_reply = egress_.resolve_direction(conn.reply, reversed(orig));
   if (!allowed(eg_orig) || !allowed(eg_reply)) {
     // Entries of an egress that went away leave: found where the caller
     // read them, or at the original key if that is still known.

@@ -28,6 +28,15 @@ public:
   // Where a packet with this (post-NAT) tuple goes, or nullopt when the route
   // or the next hop's MAC is not known (yet).
   virtual std::optional<Egress> resolve(const FlowTuple &outgoing) = 0;
+  // The same for one direction about to be offloaded, knowing the tuple it
+  // arrives with (conntrack's tuple of that direction): an implementation
+  // that knows how the kernel forwarded it can refuse a direction the data
+  // path would not reproduce. By default only where it goes matters.
+  virtual std::optional<Egress> resolve_direction(const FlowTuple &arriving,
+                                                  const FlowTuple &outgoing) {
+    (void)arriving;
+    return resolve(outgoing);
+  }
 };
 
 class ConntrackWriter {
@@ -129,6 +138,14 @@ public:
   // Connections FlowSync keeps a record of itself (pending + idle); none for
   // offloaded ones.
   std::size_t tracked_records() const { return pending_.size() + idle_.size(); }
+  // The connections waiting to enter the table: original and reply tuple,
+  // conntrack id, and whether the table was full when last tried.
+  void for_each_pending(const std::function<void(const FlowTuple &orig, const FlowTuple &reply,
+                                                 std::uint32_t ct_id, bool table_full)> &visit)
+      const {
+    for (const auto &[orig, p] : pending_)
+      visit(orig, p.reply, p.ct_id, p.rejected_counted && table_full_);
+  }
   // Memory of those records' containers, for `bytes per idle connection`.
   std::size_t idle_memory_bytes() const { return idle_.memory_bytes(); }
 
