@@ -10,7 +10,8 @@
  * whether the kernel changed DSCP/ECN on the way (the fast path does not).
  *
  * Cost for everything else: parse to the ports and one hash lookup that
- * misses. Never changes or drops a packet: both programs return
+ * misses (plus, for a TCP SYN or SYN-ACK, one ring-buffer record: see
+ * XF_OBS_EV_SYN). Never changes or drops a packet: both programs return
  * TC_ACT_UNSPEC (tcx: TCX_NEXT), so whatever else is attached runs.
  */
 #include <linux/bpf.h>
@@ -34,6 +35,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define OBS_PPP_IPV4 0x0021
 #define OBS_PPP_IPV6 0x0057
 #define OBS_IP_FRAG 0x3fff
+#define OBS_TCP_SYN 0x02
 
 /* Directions the control plane waits for, by tuple and point; the value is
  * the last observation (zero until a packet is seen). Filled by the loader. */
@@ -81,9 +83,9 @@ struct obs_pppoe_hdr {
 };
 
 /* Parses the frame into key (without point) and obs; 0 when it is a TCP or
- * UDP packet of a tuple, -1 otherwise. */
+ * UDP packet of a tuple, -1 otherwise. *syn: a TCP segment with SYN set. */
 static __always_inline int obs_parse(struct __sk_buff *skb, struct xf_obs_key *key,
-				     struct xf_observation *obs)
+				     struct xf_observation *obs, int *syn)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
@@ -188,6 +190,9 @@ static __always_inline int obs_parse(struct __sk_buff *skb, struct xf_obs_key *k
 	key->sport = *(__u16 *)pos;
 	key->dport = *(__u16 *)(pos + 2);
 	key->proto = l4proto;
+	*syn = 0;
+	if (l4proto == IPPROTO_TCP && pos + 14 <= end)
+		*syn = (*(__u8 *)(pos + 13) & OBS_TCP_SYN) != 0;
 	return 0;
 }
 
@@ -208,14 +213,23 @@ static __always_inline int observe(struct __sk_buff *skb, __u8 point)
 	struct xf_obs_key key = {};
 	struct xf_obs_event ev = {};
 	struct xf_observation *known;
+	int syn = 0;
 
-	if (obs_parse(skb, &key, &ev.obs))
+	if (obs_parse(skb, &key, &ev.obs, &syn))
 		return TC_ACT_UNSPEC;
 	key.point = point;
-	known = bpf_map_lookup_elem(&xf_obs_watch, &key);
-	if (!known)
-		return TC_ACT_UNSPEC;
 	ev.obs.flags |= XF_OBS_SEEN;
+	known = bpf_map_lookup_elem(&xf_obs_watch, &key);
+	if (!known) {
+		/* The handshake, reported unasked: one record per SYN and
+		 * SYN-ACK, at the connection rate, not the packet rate. */
+		if (syn) {
+			ev.key = key;
+			ev.kind = XF_OBS_EV_SYN;
+			bpf_ringbuf_output(&xf_obs_events, &ev, sizeof(ev), 0);
+		}
+		return TC_ACT_UNSPEC;
+	}
 	if (same_observation(known, &ev.obs))
 		return TC_ACT_UNSPEC;
 	/* Several CPUs may race here for one connection: each writes a whole

@@ -66,11 +66,21 @@ struct xf_observation {
 };
 XF_STATIC_ASSERT(sizeof(struct xf_observation) == 28, "xf_observation layout");
 
-/* A ring-buffer record: a new or changed observation. */
+/* xf_obs_event.kind */
+enum xf_obs_event_kind {
+	XF_OBS_EV_WATCHED = 0, /* a watched direction's new or changed record */
+	XF_OBS_EV_SYN = 1,     /* a TCP SYN or SYN-ACK, watched or not: the
+				* handshake shows where both directions go
+				* before conntrack has even said the
+				* connection exists, so an established one
+				* is offloaded without waiting for more */
+};
+
+/* A ring-buffer record. */
 struct xf_obs_event {
 	struct xf_obs_key key;
 	struct xf_observation obs;
-	__u32 pad; /* must be zero */
+	__u32 kind; /* enum xf_obs_event_kind */
 };
 XF_STATIC_ASSERT(sizeof(struct xf_obs_event) == 72, "xf_obs_event layout");
 

@@ -56,9 +56,19 @@ ObservedEgress::ObservedEgress(ObservationWatcher &watcher, Attached attached, M
 
 ObservedEgress::Record &ObservedEgress::touch(Records &records, const FlowTuple &t,
                                               xf_obs_point point) {
-  Record &r = records[t];
+  auto [it, fresh] = records.try_emplace(t);
+  Record &r = it->second;
   r.asked = true;
-  if (!r.obs && !r.watched) {
+  if (fresh) {
+    Handshakes &h = handshakes(point);
+    if (auto hs = h.obs.find(t); hs != h.obs.end()) {
+      r.obs = hs->second;
+      h.obs.erase(hs);
+    }
+  }
+  // Watched while nothing is known (and once more when a handshake record
+  // is all that is known, so a later difference is reported).
+  if ((fresh || !r.obs) && !r.watched) {
     watcher_.watch(make_obs_key(t, point));
     r.watched = true;
     watched_++;
@@ -123,15 +133,35 @@ std::optional<Egress> ObservedEgress::resolve_direction(const FlowTuple &arrivin
 
 bool ObservedEgress::observe(const xf_obs_event &ev) {
   Records &records = ev.key.point == XF_OBS_INGRESS ? ingress_ : egress_;
-  auto it = records.find(tuple_of(ev.key));
-  if (it == records.end())
-    return false; // forgotten meanwhile (swept or invalidated)
+  FlowTuple t = tuple_of(ev.key);
+  auto it = records.find(t);
+  if (it == records.end()) {
+    if (ev.kind == XF_OBS_EV_SYN) {
+      Handshakes &h = handshakes(static_cast<xf_obs_point>(ev.key.point));
+      if (h.obs.insert_or_assign(t, ev.obs).second)
+        h.order.push_back(t);
+      while (h.order.size() > max_handshakes) {
+        h.obs.erase(h.order.front());
+        h.order.pop_front();
+      }
+    }
+    return false; // nobody asked (yet), or forgotten meanwhile
+  }
   bool news = !it->second.obs || std::memcmp(&*it->second.obs, &ev.obs, sizeof(ev.obs)) != 0;
   it->second.obs = ev.obs;
   return news;
 }
 
+void ObservedEgress::expect(const FlowTuple &orig, const FlowTuple &reply) {
+  touch(egress_, reversed(reply), XF_OBS_EGRESS);
+  touch(ingress_, orig, XF_OBS_INGRESS);
+  touch(egress_, reversed(orig), XF_OBS_EGRESS);
+  touch(ingress_, reply, XF_OBS_INGRESS);
+}
+
 void ObservedEgress::forget_all() {
+  for (auto &h : handshakes_)
+    h = Handshakes{};
   for (auto *records : {&egress_, &ingress_}) {
     xf_obs_point point = records == &ingress_ ? XF_OBS_INGRESS : XF_OBS_EGRESS;
     for (auto &[t, r] : *records)

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <unordered_map>
@@ -64,8 +65,15 @@ public:
   Verdict judge(const FlowTuple &arriving, const FlowTuple &outgoing) const;
 
   // A ring-buffer record. True when it is news for a direction someone
-  // asked about (the caller retries waiting connections).
+  // asked about (the caller retries waiting connections). A handshake
+  // record (XF_OBS_EV_SYN) nobody asked about yet is kept, a bounded
+  // number of them, for when its connection is asked about.
   bool observe(const xf_obs_event &ev);
+
+  // Watches both directions of a connection conntrack just announced (for
+  // UDP, which has no handshake to report): by the time it is assured its
+  // packets have been seen.
+  void expect(const FlowTuple &orig, const FlowTuple &reply);
 
   // Every observation is the kernel's past decision: after a change that
   // could alter one, all are forgotten (and unwatched), and re-learned from
@@ -94,7 +102,16 @@ private:
   Record &touch(Records &records, const FlowTuple &t, xf_obs_point point);
   void sweep(Records &records, xf_obs_point point);
 
+  // Handshake records of tuples nobody asked about yet, oldest first out.
+  struct Handshakes {
+    std::unordered_map<FlowTuple, xf_observation, FlowTupleHash> obs;
+    std::deque<FlowTuple> order;
+  };
+  static constexpr std::size_t max_handshakes = 65536; // per point
+  Handshakes &handshakes(xf_obs_point point) { return handshakes_[point == XF_OBS_INGRESS]; }
+
   ObservationWatcher &watcher_;
+  Handshakes handshakes_[2];
   Attached attached_;
   MtuOf mtu_of_;
   Records egress_;  // by the tuple as sent

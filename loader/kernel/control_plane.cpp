@@ -18,8 +18,8 @@
 #include "core/flow_sync.h"
 #include "kernel/bpf_flow_table.h"
 #include "kernel/ct_netlink.h"
-#include "kernel/egress_resolver.h"
 #include "kernel/fast_path.h"
+#include "kernel/relearning.h"
 
 namespace xdpflow {
 namespace {
@@ -62,11 +62,27 @@ constexpr int default_ct_rcvbuf = 64 << 20;
 struct ControlPlane::Impl {
   Impl(const ControlPlaneConfig &config, FastPath &fast_path)
       : config(config), fast_path(fast_path), table(fast_path.flow_maps()),
+        relearning(ifindexes_of(config), redirect_targets(config),
+                   fast_path.prog_fd(), log_line),
         listener(config.ct_rcvbuf_bytes ? config.ct_rcvbuf_bytes : default_ct_rcvbuf),
-        sync(make_sync_config(config), table, resolver, writer, log_line) {
+        sync(make_sync_config(config), table, relearning.egress(), writer, log_line) {
     status.pid = static_cast<__u32>(getpid());
     status.max_flows = fast_path.max_flows();
     status.started_ns = monotonic_ns();
+  }
+
+  static std::vector<std::uint32_t> ifindexes_of(const ControlPlaneConfig &c) {
+    std::vector<std::uint32_t> out;
+    for (const auto &i : c.interfaces)
+      out.push_back(i.ifindex);
+    return out;
+  }
+  static std::set<std::uint32_t> redirect_targets(const ControlPlaneConfig &c) {
+    std::set<std::uint32_t> out;
+    for (const auto &i : c.interfaces)
+      if (i.redirect_target)
+        out.insert(i.ifindex);
+    return out;
   }
 
   static FlowSyncConfig make_sync_config(const ControlPlaneConfig &c) {
@@ -86,6 +102,7 @@ struct ControlPlane::Impl {
     case CtParseStatus::Ok:
       status.ct_events++;
       status.last_ct_event_ns = monotonic_ns();
+      relearning.expect(r.event);
       sync.handle(r.event, status.last_ct_event_ns);
       break;
     case CtParseStatus::Malformed:
@@ -204,8 +221,11 @@ struct ControlPlane::Impl {
     std::uint64_t next_retry = monotonic_ns() + 1000 * ms;
     std::uint64_t next_idle_check = monotonic_ns() + 10'000 * ms;
     while (!stop.load()) {
-      pollfd fds[2] = {{listener.fd(), POLLIN, 0}, {resolver.fd(), POLLIN, 0}};
-      int n = poll(fds, 2, in_pass ? 0 : 100);
+      pollfd fds[4] = {{listener.fd(), POLLIN, 0}};
+      auto relearn_fds = relearning.fds();
+      for (std::size_t i = 0; i < 3; i++)
+        fds[i + 1] = {relearn_fds[i], POLLIN, 0};
+      int n = poll(fds, 4, in_pass ? 0 : 100);
       if (n < 0 && errno != EINTR)
         throw SysError(errno, "waiting for netlink events");
       std::uint64_t now = monotonic_ns();
@@ -213,11 +233,11 @@ struct ControlPlane::Impl {
       // one poll timeout (100 ms) old.
       fast_path.publish_clock(now);
 
-      if (fds[1].revents & POLLIN) {
-        if (resolver.process_events()) {
-          report_removed_interfaces();
-          sync.reresolve_all(now);
-        }
+      // Changes first: an observation queued behind a route change is the
+      // old decision's and is forgotten with it.
+      if ((fds[1].revents | fds[2].revents | fds[3].revents) & POLLIN) {
+        report_removed_interfaces();
+        relearning.process(sync, now);
       }
       if (fds[0].revents & POLLIN) {
         auto res = listener.read([this](const CtParseResult &r) { on_ct_message(r); });
@@ -241,9 +261,14 @@ struct ControlPlane::Impl {
         std::uint64_t t0 = monotonic_ns();
         bool more = table.for_each_chunk(
             cursor, keepalive_chunk,
-            [this](const xf_flow_key &k, const xf_flow_value &v) { sync.keepalive_visit(k, v); });
-        if (!more)
+            [this](const xf_flow_key &k, const xf_flow_value &v) {
+              sync.keepalive_visit(k, v);
+              relearning.visit(k, v, pass_started);
+            });
+        if (!more) {
           sync.keepalive_finish();
+          relearning.pass_finished(monotonic_ns());
+        }
         pass_busy_ns += monotonic_ns() - t0;
         if (!more) {
           in_pass = false;
@@ -257,6 +282,7 @@ struct ControlPlane::Impl {
       // and once a second in case resolution completed without one.
       if (now >= next_retry) {
         sync.retry_pending(now);
+        relearning.publish(sync);
         next_retry = now + 1000 * ms;
       }
       // Flows that left the table idle come back only through what conntrack
@@ -282,8 +308,8 @@ struct ControlPlane::Impl {
   FastPath &fast_path;
   std::set<std::uint32_t> removed_ifindexes; // attached interfaces deleted meanwhile
   BpfFlowTable table;
-  EgressResolver resolver;
   NetlinkConntrackWriter writer;
+  Relearning relearning;
   CtListener listener;
   FlowSync sync;
   xf_status status{};

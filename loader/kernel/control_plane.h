@@ -1,7 +1,9 @@
 // The control plane's entry point, as `xdpflow attach` runs it: follows
-// conntrack, decides what to offload (core/flow_sync.h), resolves egress over
-// rtnetlink, keeps offloaded conntrack entries alive, and publishes its state
-// in the xf_status map. DESIGN.md "Control plane".
+// conntrack, decides what to offload (core/flow_sync.h), learns each
+// direction's egress from the kernel's own packets and drops entries when
+// the kernel's decision may change (kernel/relearning.h), keeps offloaded
+// conntrack entries alive, and publishes its state in the xf_status map.
+// docs/architecture.md.
 #pragma once
 
 #include <atomic>

@@ -199,3 +199,28 @@ TEST_F(ObserverTest, MalformedFramesAreIgnored) {
 
 } // namespace
 } // namespace xdpflow::testing
+
+namespace xdpflow::testing {
+namespace {
+
+TEST_F(ObserverTest, HandshakeIsReportedUnasked) {
+  TcpOpts syn;
+  syn.flags = kSyn;
+  run_egress(Packet().eth(kNextHop, kRouterMac).ipv4("198.19.0.1", "198.19.1.2")
+                 .tcp(40000, 443, syn).build());
+  TcpOpts synack;
+  synack.flags = kSyn | kAck;
+  run_egress(Packet().eth(kNextHop, kRouterMac).ipv4("198.19.1.2", "198.19.0.1")
+                 .tcp(443, 40000, synack).build());
+  run_egress(Packet().eth(kNextHop, kRouterMac).ipv4("198.19.0.1", "198.19.1.2")
+                 .tcp(40000, 443).payload(10).build()); // plain ACK: not reported
+  auto ev = events();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].kind, XF_OBS_EV_SYN);
+  EXPECT_EQ(tuple_of(ev[0].key), tuple("198.19.0.1", 40000, "198.19.1.2", 443, IPPROTO_TCP));
+  EXPECT_EQ(ev[1].kind, XF_OBS_EV_SYN);
+  EXPECT_EQ(ev[1].key.sport, htons(443));
+}
+
+} // namespace
+} // namespace xdpflow::testing

@@ -161,3 +161,30 @@ TEST_F(ObservedEgressTest, SweepKeepsWhatIsAskedOrInUse) {
 
 } // namespace
 } // namespace xdpflow
+
+namespace xdpflow {
+namespace {
+
+TEST_F(ObservedEgressTest, HandshakeSeenBeforeAnyoneAskedIsUsed) {
+  auto syn = event(kOutgoing, XF_OBS_EGRESS, 3);
+  syn.kind = XF_OBS_EV_SYN;
+  EXPECT_FALSE(eg.observe(syn)) << "nobody waits for it yet";
+  auto watched_record = event(kOutgoing, XF_OBS_EGRESS, 2); // not a handshake: dropped
+  EXPECT_FALSE(eg.observe(watched_record));
+  auto e = eg.resolve_direction(kArriving, kOutgoing);
+  ASSERT_TRUE(e) << "offloadable at once: the SYN showed where it goes";
+  EXPECT_EQ(e->ifindex, 3u);
+  EXPECT_TRUE(watcher.watching(kOutgoing, XF_OBS_EGRESS)) << "still watched for changes";
+}
+
+TEST_F(ObservedEgressTest, ExpectWatchesBothDirectionsAtBothPoints) {
+  const FlowTuple reply = tuple("198.19.1.2", 443, "198.19.0.1", 61000);
+  eg.expect(kArriving, reply);
+  EXPECT_TRUE(watcher.watching(kOutgoing, XF_OBS_EGRESS));
+  EXPECT_TRUE(watcher.watching(kArriving, XF_OBS_INGRESS));
+  EXPECT_TRUE(watcher.watching(reversed(kArriving), XF_OBS_EGRESS));
+  EXPECT_TRUE(watcher.watching(reply, XF_OBS_INGRESS));
+}
+
+} // namespace
+} // namespace xdpflow

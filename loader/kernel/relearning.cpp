@@ -1,0 +1,167 @@
+#include "kernel/relearning.h"
+
+#include <bpf/bpf.h>
+#include <cerrno>
+#include <ctime>
+#include <netinet/in.h>
+#include <vector>
+
+#include "core/error.h"
+#include "core/flow_entry.h"
+
+namespace xdpflow {
+namespace {
+
+constexpr std::uint64_t ms = 1'000'000ull;
+
+std::uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + ts.tv_nsec;
+}
+
+const char *cause_name(int cause) {
+  static const char *names[XF_INVAL_MAX] = {"route", "rule", "neighbour",
+                                            "link/address", "bridge fdb", "nftables ruleset"};
+  return names[cause];
+}
+
+} // namespace
+
+Relearning::Relearning(const std::vector<std::uint32_t> &ifindexes,
+                       std::set<std::uint32_t> redirect, int bind_prog_fd,
+                       std::function<void(const std::string &)> log)
+    : log_(std::move(log)), redirect_(std::move(redirect)),
+      observed_(
+          observer_, [this](std::uint32_t i) { return redirect_.count(i) > 0; },
+          [this](std::uint32_t i) { return changes_.mtu_of(i); }) {
+  for (int fd : {observer_.status_fd(), observer_.pending_fd()})
+    if (bpf_prog_bind_map(bind_prog_fd, fd, nullptr))
+      throw SysError(errno, "binding the observer's status maps to the XDP program");
+  for (std::uint32_t ifindex : ifindexes)
+    observer_.attach(ifindex);
+}
+
+std::vector<int> Relearning::fds() const {
+  return {changes_.route_fd(), changes_.nftables_fd(), observer_.events_fd()};
+}
+
+void Relearning::process(FlowSync &sync, std::uint64_t now_ns) {
+  auto causes = changes_.process_events();
+  for (bool c : causes)
+    if (c) {
+      invalidate(causes, sync, now_ns);
+      break;
+    }
+  bool news = false;
+  status_.observations += observer_.consume([&](const xf_obs_event &ev) {
+    news = observed_.observe(ev) || news;
+  });
+  if (news)
+    sync.retry_pending(now_ns);
+}
+
+void Relearning::expect(const CtEvent &ev) {
+  if (ev.type == CtEventType::New && ev.orig.proto == IPPROTO_UDP)
+    observed_.expect(ev.orig, ev.reply);
+}
+
+void Relearning::invalidate(const ChangeMonitor::Causes &causes, FlowSync &sync,
+                            std::uint64_t now_ns) {
+  std::uint64_t t0 = monotonic_ns();
+  std::uint64_t before = sync.stats().flows_offloaded;
+  observed_.forget_all();
+  // Every entry is placed anew; with nothing observed it leaves the table
+  // and its connection waits for its next packets.
+  sync.reresolve_all(now_ns);
+  std::uint64_t after = sync.stats().flows_offloaded;
+  std::uint64_t removed = before > after ? before - after : 0;
+  std::string names;
+  int first = -1;
+  for (int c = 0; c < XF_INVAL_MAX; c++)
+    if (causes[c]) {
+      status_.invalidations[c]++;
+      if (first < 0)
+        first = c;
+      names += std::string(names.empty() ? "" : ", ") + cause_name(c);
+    }
+  // A removal is counted once, under the first cause of the batch.
+  status_.removed[first] += removed;
+  status_.last_invalidation_ns = now_ns;
+  status_.last_invalidation_cost_ns = monotonic_ns() - t0;
+  if (removed)
+    log_(names + " changed: " + std::to_string(removed) +
+         " connections left the table to be learned again from the kernel's next packets (" +
+         std::to_string(status_.last_invalidation_cost_ns / 1000) + " us)");
+}
+
+void Relearning::visit(const xf_flow_key &key, const xf_flow_value &value,
+                       std::uint64_t pass_start_ns) {
+  observed_.mark_in_use(tuple_of(key), translated_tuple(key, value.action));
+  // Hit during the last few seconds: its next hop must stay fresh.
+  if (value.packets && value.last_seen_ns + 5000 * ms > pass_start_ns) {
+    Mac mac;
+    std::copy(value.action.dst_mac, value.action.dst_mac + 6, mac.begin());
+    macs_in_use_.insert(mac);
+  }
+}
+
+void Relearning::pass_finished(std::uint64_t now_ns) {
+  // At least every other second: every entry has been visited since the
+  // last sweep and every waiting connection retried (once a second).
+  if (now_ns < last_sweep_ns_ + 2000 * ms)
+    return;
+  last_sweep_ns_ = now_ns;
+  observed_.sweep();
+  status_.neigh_refreshes += changes_.refresh_stale(macs_in_use_);
+  macs_in_use_.clear();
+}
+
+void Relearning::publish(const FlowSync &sync) {
+  for (auto &w : status_.waiting)
+    w = 0;
+  std::size_t n = 0;
+  int pending_fd = observer_.pending_fd();
+  // Few connections wait (normally none for long): rewritten whole.
+  if (published_pending_) {
+    xf_obs_key key{}, next{};
+    std::vector<xf_obs_key> keys;
+    const void *prev = nullptr;
+    while (!bpf_map_get_next_key(pending_fd, prev, &next)) {
+      keys.push_back(next);
+      key = next;
+      prev = &key;
+    }
+    for (const auto &k : keys)
+      bpf_map_delete_elem(pending_fd, &k);
+  }
+  sync.for_each_pending([&](const FlowTuple &orig, const FlowTuple &reply, std::uint32_t ct_id,
+                            bool table_full) {
+    xf_pending p{};
+    p.reply = make_obs_key(reply, XF_OBS_EGRESS);
+    p.ct_id = ct_id;
+    if (table_full) {
+      p.reason = XF_WAIT_TABLE_FULL;
+    } else {
+      // The direction that waits: the original first.
+      Verdict v = observed_.judge(orig, reversed(reply));
+      p.direction = XF_DIR_ORIGINAL;
+      if (v.ok()) {
+        v = observed_.judge(reply, reversed(orig));
+        p.direction = XF_DIR_REPLY;
+      }
+      p.reason = v.ok() ? std::uint8_t{XF_WAIT_NOT_OBSERVED} : v.reason; // ok both: about to be placed
+      p.detail = v.detail;
+    }
+    status_.waiting[p.reason]++;
+    xf_obs_key k = make_obs_key(orig, XF_OBS_EGRESS);
+    if (!bpf_map_update_elem(pending_fd, &k, &p, BPF_ANY))
+      n++;
+  });
+  published_pending_ = n;
+  __u32 zero = 0;
+  if (bpf_map_update_elem(observer_.status_fd(), &zero, &status_, BPF_ANY))
+    throw SysError(errno, "publishing the observer's status");
+}
+
+} // namespace xdpflow
