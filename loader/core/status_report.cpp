@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/json.h"
+#include "core/observer_report.h"
 #include "core/table.h"
 
 namespace xdpflow {
@@ -64,6 +65,8 @@ std::string status_table(const StatusSnapshot &s) {
     out += "  offloads: " + std::to_string(cp.offloads_total) +
            ", removals: " + std::to_string(cp.removals_total) +
            ", keepalive refreshes: " + std::to_string(cp.keepalive_refreshes) + "\n";
+    if (s.obs)
+      out += observer_status_text(*s.obs);
   }
   char fill[32] = "-";
   if (s.flows_capacity)
@@ -139,6 +142,10 @@ std::string status_json(const StatusSnapshot &s) {
     j.field("offloads_total", std::uint64_t{cp.offloads_total});
     j.field("removals_total", std::uint64_t{cp.removals_total});
     j.field("keepalive_refreshes", std::uint64_t{cp.keepalive_refreshes});
+    if (s.obs) {
+      j.key("observer");
+      observer_status_json(j, *s.obs);
+    }
     j.end_object();
   }
   j.end_object();

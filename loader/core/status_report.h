@@ -9,6 +9,7 @@
 
 #include "core/stats_report.h"
 #include "xdpflow/flow.h"
+#include "xdpflow/observer.h"
 
 namespace xdpflow {
 
@@ -20,6 +21,7 @@ struct StatusSnapshot {
   std::vector<AttachedInterface> interfaces;
   std::uint64_t flows_offloaded = 0, flows_capacity = 0;
   xf_status cp{};           // as the control plane published it (pid 0: never)
+  std::optional<xf_obs_status> obs; // the observer's, when its map was found
   std::uint64_t now_ns = 0; // CLOCK_MONOTONIC, the clock of xf_status
 };
 

@@ -11,6 +11,7 @@
 #include <net/if.h>
 
 #include "core/error.h"
+#include "core/observed_egress.h"
 #include "kernel/bpf_flow_table.h"
 #include "kernel/netdev_features.h"
 
@@ -150,6 +151,10 @@ RunningInstance RunningInstance::find() {
         inst.devmap_ = std::move(map);
       } else if (name == "xf_status") {
         inst.status_ = std::move(map);
+      } else if (name == "xf_obs_status") {
+        inst.obs_status_ = std::move(map);
+      } else if (name == "xf_obs_pending") {
+        inst.obs_pending_ = std::move(map);
       }
     }
     if (!inst.flows4_ || !inst.flows6_ || !inst.counters_ || !inst.devmap_ || !inst.status_)
@@ -184,6 +189,34 @@ xf_status RunningInstance::control_plane_status() const {
   if (bpf_map_lookup_elem(status_.get(), &zero, &s))
     throw SysError(errno, "reading the xf_status map");
   return s;
+}
+
+std::optional<xf_obs_status> RunningInstance::observer_status() const {
+  if (!obs_status_)
+    return std::nullopt;
+  xf_obs_status s{};
+  __u32 zero = 0;
+  if (bpf_map_lookup_elem(obs_status_.get(), &zero, &s))
+    throw SysError(errno, "reading the xf_obs_status map");
+  return s;
+}
+
+std::vector<PendingConnection> RunningInstance::pending() const {
+  std::vector<PendingConnection> out;
+  if (!obs_pending_)
+    return out;
+  xf_obs_key key{}, next{};
+  const void *prev = nullptr;
+  while (!bpf_map_get_next_key(obs_pending_.get(), prev, &next)) {
+    PendingConnection c;
+    if (!bpf_map_lookup_elem(obs_pending_.get(), &next, &c.info)) {
+      c.orig = tuple_of(next);
+      out.push_back(c);
+    }
+    key = next;
+    prev = &key;
+  }
+  return out;
 }
 
 std::vector<FlowEntry> RunningInstance::flow_entries() const {
@@ -225,6 +258,7 @@ StatusSnapshot RunningInstance::status() const {
   s.flows_offloaded = st.flows_offloaded;
   s.flows_capacity = st.flows_capacity;
   s.cp = control_plane_status();
+  s.obs = observer_status();
   s.now_ns = monotonic_ns(CLOCK_MONOTONIC);
   return s;
 }

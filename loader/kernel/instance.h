@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/flow_report.h"
+#include "core/observer_report.h"
 #include "core/stats_report.h"
 #include "core/status_report.h"
 #include "kernel/unique_fd.h"
@@ -56,12 +57,17 @@ public:
   StatusSnapshot status() const;
   std::vector<FlowEntry> flow_entries() const;
   xf_status control_plane_status() const;
+  // The observer's counters and waiting connections (nullopt / empty when
+  // the instance has no observer maps).
+  std::optional<xf_obs_status> observer_status() const;
+  std::vector<PendingConnection> pending() const;
 
 private:
   RunningInstance() = default;
   std::uint32_t prog_id_ = 0;
   std::vector<AttachedInterface> interfaces_;
   UniqueFd flows4_, flows6_, counters_, devmap_, status_;
+  UniqueFd obs_status_, obs_pending_; // bound to the program by the observer
   std::uint64_t capacity_ = 0; // connections
 };
 

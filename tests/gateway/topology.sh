@@ -1,0 +1,90 @@
+# Shared by the topology tests (multiwan, ecmp, bridge): each connection is
+# run twice, once through the kernel path (xdpflow not attached) and once
+# with xdpflow attached, while xf_paths.py records the way every packet
+# arrives at the far ends (interface, MACs, addresses after NAT). The test
+# then requires, for xdpflow's run:
+#   - every connection offloaded and the fast path carrying its bulk;
+#   - every packet of a connection on one path: the kernel-forwarded first
+#     packets and the fast-path rest agree (xf_paths.py check);
+#   - per service, the same set of paths as the kernel path's run
+#     (xf_paths.py same), where the kernel's choice does not depend on the
+#     source port (everything but ECMP with the L4 hash).
+# Source e2e.sh first. The client and server ends keep tx checksum offload
+# off (tests/lib/gateway.sh says why): until the TC hook (tc-datapath and
+# tc-loader branches) is merged, the XDP hook is the only one, and it cannot
+# fix the CHECKSUM_PARTIAL frames a veth sender hands over.
+XF_PATHS="$XF_E2E_DIR/xf_paths.py"
+XF_TOPO_BYTES=${XF_TOPO_BYTES:-4194304}
+
+# xf_topo_record_start NAME PORTS LABEL=NS:IF...
+xf_topo_record_start() {
+  local name=$1 ports=$2
+  shift 2
+  local args=()
+  for spec in "$@"; do args+=(--iface "$spec"); done
+  rm -f "$XF_GW_DIR/$name.stop" "$XF_GW_DIR/$name.ready"
+  python3 "$XF_PATHS" record "${args[@]}" --ports "$ports" --out "$XF_GW_DIR/$name.paths" \
+    --stop-file "$XF_GW_DIR/$name.stop" --ready "$XF_GW_DIR/$name.ready" \
+    2>"$XF_GW_DIR/$name.rec.err" &
+  XF_TOPO_REC_PID=$!
+  xf_wait_for 5 test -f "$XF_GW_DIR/$name.ready" ||
+    xf_fail "path recorder did not start: $(cat "$XF_GW_DIR/$name.rec.err")"
+}
+xf_topo_record_stop() {
+  touch "$XF_GW_DIR/$1.stop"
+  wait "$XF_TOPO_REC_PID" || xf_fail "path recorder failed: $(cat "$XF_GW_DIR/$1.rec.err")"
+}
+
+# xf_topo_transfer NAME SRC_NS DST_NS ADDR PORT SPORT [BIND]: one TCP
+# connection with XF_TOPO_BYTES of payload, checked end to end (SHA-256).
+# With xdpflow attached (XF_XDPFLOW_PID set), the payload waits until the
+# connection is offloaded: only the handshake takes the kernel path.
+xf_topo_transfer() {
+  local name=$1 src_ns=$2 dst_ns=$3 addr=$4 port=$5 sport=$6 bind=${7:-}
+  local go="$XF_GW_DIR/$name.go" args=()
+  [ -n "$bind" ] && args+=(--bind "$bind")
+  xf_sink "$dst_ns" "$name.recv" tcp-sink --port "$port"
+  local sink=$XF_SINK_PID
+  ip netns exec "$src_ns" python3 "$XF_TOOL" tcp-source --to "$addr" --port "$port" \
+    --sport "$sport" "${args[@]}" --bytes "$XF_TOPO_BYTES" --go "$go" \
+    >"$XF_GW_DIR/$name.sent" 2>"$XF_GW_DIR/$name.err" &
+  local src=$!
+  if [ -n "${XF_XDPFLOW_PID:-}" ]; then
+    xf_wait_for 5 xf_offloaded_port "$sport" ||
+      xf_fail "$name: not offloaded 5 s after the handshake: $(xf_xdpflow flows --pending 2>&1)"
+  else
+    xf_wait_for 5 grep -q connected "$XF_GW_DIR/$name.err" || xf_fail "$name: did not connect"
+  fi
+  touch "$go"
+  wait "$src" || xf_fail "$name: sender failed: $(cat "$XF_GW_DIR/$name.err")"
+  wait "$sink" || xf_fail "$name: receiver failed: $(cat "$XF_GW_DIR/$name.recv.err")"
+  xf_same_payload "$XF_GW_DIR/$name.sent" "$XF_GW_DIR/$name.recv.json"
+  local secs
+  secs=$(xf_json "$XF_GW_DIR/$name.recv.json" duration_s)
+  xf_result "$name: $(awk -v b="$XF_TOPO_BYTES" -v s="$secs" \
+    'BEGIN { printf "%.0f", (s > 0) ? b * 8 / s / 1e6 : 0 }') Mbit/s"
+}
+
+# xf_topo_verdict NAME [same]: the checks above on the two recordings
+# NAME.kernel.paths and NAME.xdpflow.paths; "same" adds the cross-run one.
+xf_topo_verdict() {
+  local name=$1 cross=${2:-}
+  python3 "$XF_PATHS" check "$XF_GW_DIR/$name.kernel.paths" >"$XF_GW_DIR/$name.kcheck" ||
+    xf_fail "$name: the kernel path itself split a connection: $(cat "$XF_GW_DIR/$name.kcheck")"
+  python3 "$XF_PATHS" check "$XF_GW_DIR/$name.xdpflow.paths" >"$XF_GW_DIR/$name.xcheck" ||
+    xf_fail "$name: a connection's packets took different paths with xdpflow: $(grep SPLIT "$XF_GW_DIR/$name.xcheck")"
+  sed 's/^/  /' "$XF_GW_DIR/$name.xcheck"
+  if [ "$cross" = same ]; then
+    python3 "$XF_PATHS" same "$XF_GW_DIR/$name.kernel.paths" "$XF_GW_DIR/$name.xdpflow.paths" \
+      >"$XF_GW_DIR/$name.same" ||
+      xf_fail "$name: xdpflow's paths differ from the kernel's: $(grep DIFF "$XF_GW_DIR/$name.same")"
+  fi
+}
+
+# xf_topo_fast_share FAST0 RX0: percentage of the packets the gw received
+# since then that the fast path carried.
+xf_topo_fast_share() {
+  local fast1 rx1
+  read -r fast1 rx1 < <(xf_fast_rx)
+  xf_pct $((fast1 - $1)) $((rx1 - $2))
+}
