@@ -27,6 +27,8 @@ xf_topo_record_start() {
     --stop-file "$XF_GW_DIR/$name.stop" --ready "$XF_GW_DIR/$name.ready" \
     2>"$XF_GW_DIR/$name.rec.err" &
   XF_TOPO_REC_PID=$!
+  # It runs in the root namespace: the namespaces' cleanup would miss it.
+  xf_on_exit "kill $XF_TOPO_REC_PID"
   xf_wait_for 5 test -f "$XF_GW_DIR/$name.ready" ||
     xf_fail "path recorder did not start: $(cat "$XF_GW_DIR/$name.rec.err")"
 }
@@ -51,7 +53,8 @@ xf_topo_transfer() {
   local src=$!
   if [ -n "${XF_XDPFLOW_PID:-}" ]; then
     xf_wait_for 5 xf_offloaded_port "$sport" ||
-      xf_fail "$name: not offloaded 5 s after the handshake: $(xf_xdpflow flows --pending 2>&1)"
+      xf_fail "$name: not offloaded 5 s after the handshake: $(xf_xdpflow flows --pending 2>&1)" \
+        "$(xf_gw conntrack -L 2>&1 | grep "sport=$sport ")" "$(tail -5 "$XF_GW_DIR/attach.log")" "$(xf_xdpflow status 2>&1 | head -6)"
   else
     xf_wait_for 5 grep -q connected "$XF_GW_DIR/$name.err" || xf_fail "$name: did not connect"
   fi
