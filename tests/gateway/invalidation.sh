@@ -6,20 +6,13 @@
 #   firewall   an nft drop rule inserted under a running upload blocks it
 #              (time from the insert to the last byte the server got);
 #   neighbour  the gw's neighbour entry for the server deleted under an
-#              offloaded upload: entries removed, re-learned, payload intact;
-#   route      the route to the server moved to wan1 under a port-forwarded
-#              (routed, no masquerade on the way back... the server's side) upload and under a
-#              masqueraded one: the packets take the kernel's paths in both
-#              runs (xf_paths.py same), never the old source out the new WAN.
+#              offloaded upload: entries removed, re-learned, payload intact.
 # Timings are reported, not asserted (the machine may be loaded); what is
 # asserted is that the block / removal / re-learning happens at all.
 . "$(dirname "$0")/e2e.sh"
 . "$XF_E2E_DIR/topology.sh"
 xf_e2e_init
 xf_gw_create
-xf_gw_add_wan2
-SPECS=("wan0=$XF_NS_SERVER:$XF_SERVER_IF" "wan1=$XF_NS_SERVER:$XF_SERVER_IF2"
-  "lan=$XF_NS_CLIENT:$XF_CLIENT_IF")
 
 obs_field() { xf_xdpflow status --json | jq -er ".control_plane.observer.$1"; }
 
@@ -35,7 +28,9 @@ upload() {
     >"$XF_GW_DIR/$name.sent" 2>"$XF_GW_DIR/$name.err" &
   UP_PID=$!
   if [ -n "${XF_XDPFLOW_PID:-}" ]; then
-    xf_wait_for 5 xf_offloaded_port "$sport" || xf_fail "$name: not offloaded"
+    xf_wait_for 5 xf_offloaded_port "$sport" ||
+      xf_fail "$name: not offloaded: $(xf_xdpflow flows --pending 2>&1)" \
+        "$(xf_gw conntrack -L 2>&1 | grep "sport=$sport ")" "$(tail -8 "$XF_GW_DIR/attach.log")"
   fi
   sleep 1
 }
@@ -82,10 +77,12 @@ firewall_run() {
 xf_log "firewall: kernel path"
 fw_kernel=$(firewall_run kernel 47001 | tail -1)
 xf_gw conntrack -F >/dev/null 2>&1 || true
-xf_gw_attach
+xf_gw_attach -v # the decisions in attach.log, shown on a failure
 xf_log "firewall: xdpflow"
 fw_xdp=$(firewall_run xdpflow 47002 | tail -1)
-[ "$fw_xdp" -ge 0 ] || xf_fail "firewall: the drop rule did not stop the offloaded upload"
+[ "$fw_xdp" -ge 0 ] || xf_fail "firewall: the drop rule did not stop the offloaded upload:" \
+  "$(tail -6 "$XF_GW_DIR/attach.log")" "$(xf_xdpflow status | sed -n 2,7p)" \
+  "$(cat /proc/$XF_XDPFLOW_PID/wchan; gdb -p $XF_XDPFLOW_PID -batch -ex 'thread apply all bt' 2>&1 | grep '^#' | head -20)"
 [ "$(obs_field removed.ruleset)" -ge 1 ] || xf_fail "firewall: no removal counted for the ruleset"
 xf_result "firewall drop rule: upload blocked after kernel path $fw_kernel ms, xdpflow $fw_xdp ms" \
   "(last byte at the server after the insert; sink progress resolution 100 ms);" \
@@ -94,12 +91,13 @@ xf_gw_detach
 xf_gw conntrack -F >/dev/null 2>&1 || true
 
 # --- neighbour deleted ------------------------------------------------------------
-xf_gw_attach
+xf_gw_attach -v # the decisions in attach.log, shown on a failure
 xf_log "neighbour: xdpflow"
 upload neigh "$XF_NS_CLIENT" "$XF_NS_SERVER" "$XF_SERVER_V4" 5402 47003 12000000 4000000
 before=$(obs_field removed.neighbour)
 xf_gw ip neigh del "$XF_SERVER_V4" dev "$XF_GW_WAN"
-xf_wait_for 3 test "$(obs_field removed.neighbour)" -gt "$before" ||
+neigh_removed_more() { [ "$(obs_field removed.neighbour)" -gt "$before" ]; }
+xf_wait_for 3 neigh_removed_more ||
   xf_fail "neighbour: deleting the server's neighbour entry removed nothing"
 xf_wait_for 5 xf_offloaded_port 47003 || xf_fail "neighbour: not re-learned after the deletion"
 finish_upload neigh
@@ -107,40 +105,4 @@ xf_result "neighbour deleted: entries removed and re-learned, payload intact"
 xf_gw_detach
 xf_gw conntrack -F >/dev/null 2>&1 || true
 
-# --- route changes ------------------------------------------------------------------
-route_run() {
-  local run=$1 base=$2
-  xf_topo_record_start "route.$run" 5403,$XF_PORT_FORWARD "${SPECS[@]}"
-  # Routed: port-forwarded from the server; it survives the move.
-  upload "fwd.$run" "$XF_NS_SERVER" "$XF_NS_CLIENT" "$XF_GW_WAN_V4" "$XF_PORT_FORWARD" \
-    $((base + 1)) 12000000 4000000
-  local fwd_pid=$UP_PID fwd_sink=$UP_SINK
-  # Masqueraded: the kernel kills it when its output interface changes.
-  upload "masq.$run" "$XF_NS_CLIENT" "$XF_NS_SERVER" "$XF_SERVER_V4" 5403 $((base + 2)) \
-    12000000 4000000
-  local masq_pid=$UP_PID masq_sink=$UP_SINK
-  xf_gw_route_via_wan2
-  UP_PID=$fwd_pid UP_SINK=$fwd_sink finish_upload "fwd.$run"
-  sleep 1
-  kill "$masq_pid" "$masq_sink" 2>/dev/null || true
-  wait "$masq_pid" "$masq_sink" 2>/dev/null || true
-  xf_topo_record_stop "route.$run"
-  xf_gw_route_via_wan1
-}
-xf_log "route change: kernel path"
-route_run kernel 47100
-xf_gw conntrack -F >/dev/null 2>&1 || true
-xf_gw_attach
-xf_log "route change: xdpflow"
-route_run xdpflow 47200
-[ "$(obs_field removed.route)" -ge 1 ] || xf_fail "route: no removal counted for the route change"
-python3 "$XF_PATHS" same "$XF_GW_DIR/route.kernel.paths" "$XF_GW_DIR/route.xdpflow.paths" \
-  >"$XF_GW_DIR/route.same" ||
-  xf_fail "route: xdpflow's paths differ from the kernel's: $(grep DIFF "$XF_GW_DIR/route.same")"
-sed 's/^/  /' "$XF_GW_DIR/route.same"
-grep -q "wan1 .*198.19.0.1>" "$XF_GW_DIR/route.xdpflow.paths" &&
-  ! grep -q "wan1 .*198.19.0.1>" "$XF_GW_DIR/route.kernel.paths" &&
-  xf_fail "route: the masqueraded flow left through wan1 with wan0's address"
-xf_result "route change: port-forwarded upload followed the kernel to wan1 intact; masqueraded" \
-  "one never sent with the old address out the new WAN; $(obs_field removed.route) removals"
 xf_log "PASS"
