@@ -182,7 +182,8 @@ void ObservedEgress::mark_in_use(const FlowTuple &arriving, const FlowTuple &out
 void ObservedEgress::sweep(Records &records, xf_obs_point point) {
   for (auto it = records.begin(); it != records.end();) {
     Record &r = it->second;
-    bool keep = r.asked || r.in_use;
+    r.unused_sweeps = r.asked || r.in_use ? 0 : r.unused_sweeps + 1;
+    bool keep = r.unused_sweeps < 2;
     // In the table: its packets take the fast path now (or, with the TC
     // hook, would only cost the observer a compare): stop watching.
     if (r.watched && (!keep || r.in_use)) {

@@ -82,9 +82,10 @@ public:
 
   // Lifetime: a record lives while it is asked about or used by a table
   // entry. The caller marks what its table walk finds in use, then sweeps:
-  // records neither asked for nor in use since the last sweep go (their
-  // connection left or was never offloadable); those in use are unwatched
-  // (an offloaded direction's packets no longer need observing).
+  // records neither asked for nor in use at two sweeps in a row go (their
+  // connection left or was never offloadable; two, because a walk may miss
+  // an entry inserted behind its cursor); those in use are unwatched (an
+  // offloaded direction's packets no longer need observing).
   void mark_in_use(const FlowTuple &arriving, const FlowTuple &outgoing);
   void sweep();
 
@@ -97,6 +98,7 @@ private:
     bool watched = false;
     bool asked = false;  // since the last sweep
     bool in_use = false; // since the last sweep
+    std::uint8_t unused_sweeps = 0;
   };
   using Records = std::unordered_map<FlowTuple, Record, FlowTupleHash>;
   Record &touch(Records &records, const FlowTuple &t, xf_obs_point point);

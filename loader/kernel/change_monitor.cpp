@@ -51,7 +51,9 @@ constexpr std::uint32_t watched_flags = IFF_UP | IFF_RUNNING;
 
 ChangeMonitor::ChangeMonitor()
     : query_(NETLINK_ROUTE, "rtnetlink queries"), events_(NETLINK_ROUTE, "rtnetlink events"),
-      nft_(NETLINK_NETFILTER, "nftables events"), buf_(1 << 16) {
+      nft_(NETLINK_NETFILTER, "nftables events"), neigh_(NETLINK_ROUTE, "neighbour refreshes"),
+      buf_(1 << 16) {
+  neigh_.set_nonblocking();
   // Join before dumping: a change between the dump and the join would be lost.
   events_.set_rcvbuf(4 << 20);
   for (unsigned group : {RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
@@ -223,7 +225,11 @@ std::size_t ChangeMonitor::refresh_stale(const std::set<Mac> &macs) {
     std::vector<std::uint8_t> req(MNL_SOCKET_BUFFER_SIZE);
     nlmsghdr *nlh = mnl_nlmsg_put_header(req.data());
     nlh->nlmsg_type = RTM_NEWNEIGH;
-    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE;
+    // No ACK asked and none awaited: a refresh must never hold up the
+    // loop (waiting for this ACK blocked it on 6.18, seen in gdb); an error
+    // reply is drained below.
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_REPLACE;
+    nlh->nlmsg_seq = neigh_.next_seq();
     auto *ndm = static_cast<ndmsg *>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
     bool v4 = dst.family == XF_FAMILY_IPV4;
     ndm->ndm_family = v4 ? AF_INET : AF_INET6;
@@ -231,12 +237,12 @@ std::size_t ChangeMonitor::refresh_stale(const std::set<Mac> &macs) {
     // NTF_USE: neigh_event_send(), what the kernel does when it transmits.
     ndm->ndm_flags = NTF_USE;
     mnl_attr_put(nlh, NDA_DST, v4 ? 4 : 16, dst.bytes.data());
-    try {
-      query_.request(nlh, [](const nlmsghdr *, std::size_t) {});
-      sent++;
-    } catch (const SysError &) {
-      // Gone meanwhile: its deletion event invalidates what used it.
-    }
+    neigh_.send(nlh, nlh->nlmsg_len);
+    sent++;
+  }
+  // Error replies (a neighbour gone meanwhile: its deletion event
+  // invalidates what used it) are read and dropped.
+  while (neigh_.recv(buf_.data(), buf_.size()) > 0) {
   }
   return sent;
 }

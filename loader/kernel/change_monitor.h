@@ -46,6 +46,7 @@ private:
   NetlinkSocket query_;  // dumps and NTF_USE requests
   NetlinkSocket events_; // rtnetlink groups
   NetlinkSocket nft_;    // NFNLGRP_NFTABLES
+  NetlinkSocket neigh_;  // NTF_USE, fire and forget
   struct Link {
     std::uint32_t mtu = 0;
     std::uint32_t flags = 0;
