@@ -2,11 +2,17 @@
 // summarises them. Pure code, no syscalls.
 //
 //   kind=machine  free-form fields describing where it ran
-//   kind=fwd      config, title, round, mpps, cpu_mpps, flows, family;
-//                 optional vs_kernel / vs_bare (config ids measured in the
-//                 same rounds: ratios are medians of per-round ratios),
-//                 target_kernel / target_bare (minimum ratio), installed_by,
-//                 gw_fast_packets / gw_slow_packets (xdpflow's counters)
+//   kind=fwd      config, title, round, ns_per_packet (the gateway's CPU
+//                 time per forwarded packet), mpps (1000 / ns: per core),
+//                 received, flows, family; optional kthread_ns_per_packet,
+//                 napi_packets / full_packets, vs_kernel / vs_bare (config
+//                 ids measured in the same rounds: ratios are medians of
+//                 per-round ratios), target_kernel (minimum "x cheaper"),
+//                 target_bare (maximum cost / the bare forwarder's),
+//                 vs_self + target_plus_ns (maximum ns above that config's),
+//                 capacity_mpps + vs_scale + target_scale (minimum ratio of
+//                 the kthreads' summed capacity: two-core scaling),
+//                 installed_by, gw_fast_packets / gw_slow_packets
 //   kind=tcp      config, title, round, gbps, retransmits; optional
 //                 gw_fast_packets / gw_slow_packets
 //   kind=cost     case, title, ns, verdict
@@ -30,10 +36,21 @@ Spread spread_of(std::vector<double> values); // empty -> all zero
 struct FwdSummary {
   std::string config, title, installed_by, family, flows;
   int runs = 0;
-  Spread mpps, cpu_mpps;
-  std::optional<double> vs_kernel, vs_bare;
-  std::string kernel_config, bare_config;
-  std::optional<double> target_kernel, target_bare;
+  Spread ns, mpps;                             // per packet; 1000 / ns
+  Spread kthread_ns;                           // the kthread's whole CPU time per packet
+  double full_share = 0;                       // packets timed in full polls / all it polled
+  double delivered = 0;                        // the sink's count / packets the kthreads polled
+  double miss_every = 0;                       // mixed traffic: every Nth frame misses (0: none)
+  std::optional<double> vs_kernel;             // x cheaper than the kernel path
+  std::optional<double> cost_vs_bare;          // cost / the bare forwarder's
+  std::optional<double> plus_ns;               // ns above vs_self's, same rounds
+  std::optional<double> scaling;               // capacity / vs_scale's, same rounds
+  std::string scale_config, bare_scale_config; // bare_scale: its own bound
+  std::optional<double> target_scale;
+  // Conntrack churn during the run (churn_* fields): medians.
+  std::optional<double> churn_offloads, churn_removals, churn_fast_share;
+  std::string kernel_config, bare_config, self_config;
+  std::optional<double> target_kernel, target_bare, target_plus_ns;
   // Share of the gateway's packets that xdpflow forwarded itself (its own
   // counters, gw_fast_packets / gw_slow_packets), when reported.
   std::optional<double> fast_share;

@@ -9,8 +9,8 @@ namespace {
 
 ResultLine fwd(const std::string &config, int round, double mpps, const std::string &extra = "") {
   std::string text = "kind=fwd\tconfig=" + config + "\tround=" + std::to_string(round) +
-                     "\tmpps=" + std::to_string(mpps) + "\tcpu_mpps=" + std::to_string(mpps) +
-                     "\treceived=1000" + extra;
+                     "\tmpps=" + std::to_string(mpps) +
+                     "\tns_per_packet=" + std::to_string(1000 / mpps) + "\treceived=1000" + extra;
   return *ResultLine::parse(text);
 }
 
@@ -78,12 +78,32 @@ TEST(BenchReport, KernelTargetShowsTheBareForwardersBound) {
   EXPECT_NE(r.markdown().find("| bare / kernel: 4.80 x |"), std::string::npos);
 }
 
+// Cost targets: at most 1.10 x the bare forwarder's ns, and 1 M flows at
+// most 120 ns above the same program's 1-flow cost, both per round.
+TEST(BenchReport, CostTargetsAgainstBareAndOwnOneFlowCost) {
+  Report r;
+  r.add(fwd("bare", 1, 10.0));                                        // 100 ns
+  r.add(fwd("one", 1, 8.0, "\tvs_bare=bare\ttarget_bare=1.1"));       // 125 ns: 1.25 x
+  r.add(fwd("million", 1, 4.0, "\tvs_self=one\ttarget_plus_ns=120")); // 250 ns: +125
+  auto s = r.forwarding();
+  ASSERT_TRUE(s[1].cost_vs_bare);
+  EXPECT_DOUBLE_EQ(*s[1].cost_vs_bare, 1.25);
+  ASSERT_TRUE(s[2].plus_ns);
+  EXPECT_DOUBLE_EQ(*s[2].plus_ns, 125.0);
+  auto t = r.targets();
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_FALSE(t[0].met);
+  EXPECT_EQ(t[0].measured, "1.25 x");
+  EXPECT_FALSE(t[1].met);
+  EXPECT_EQ(t[1].measured, "125.0 ns");
+}
+
 TEST(BenchReport, RatioNeedsTheBaselineInTheSameRound) {
   Report r;
   r.add(fwd("bare", 1, 5.0));
-  r.add(fwd("xdpflow", 2, 4.0, "\tvs_bare=bare\ttarget_bare=0.9"));
+  r.add(fwd("xdpflow", 2, 4.0, "\tvs_bare=bare\ttarget_bare=1.1"));
   auto s = r.forwarding();
-  EXPECT_FALSE(s[1].vs_bare);
+  EXPECT_FALSE(s[1].cost_vs_bare);
   auto t = r.targets();
   ASSERT_EQ(t.size(), 1u);
   EXPECT_EQ(t[0].measured, "not measured");
@@ -106,13 +126,16 @@ TEST(BenchReport, ProblemsNameEmptyRunsAndKernelFallback) {
   Report r;
   EXPECT_TRUE(r.problems().empty());
   auto dead =
-      *ResultLine::parse("kind=fwd\tconfig=kernel\tround=1\tmpps=0\tcpu_mpps=0\treceived=0");
+      *ResultLine::parse("kind=fwd\tconfig=kernel\tround=1\tmpps=0\tns_per_packet=0\treceived=0");
   r.add(dead);
+  r.add(fwd("bare", 1, 5.0, "\tnapi_packets=1000\tfull_packets=0"));
   r.add(fwd("xdpflow", 1, 3.0, "\tgw_fast_packets=90\tgw_slow_packets=10"));
   auto p = r.problems();
-  ASSERT_EQ(p.size(), 2u);
+  ASSERT_EQ(p.size(), 3u);
   EXPECT_NE(p[0].find("kernel round 1"), std::string::npos);
-  EXPECT_NE(p[1].find("90.0 %"), std::string::npos);
+  EXPECT_NE(p[1].find("bare round 1: the gateway's NAPI kthread ran no two full-budget polls"),
+            std::string::npos);
+  EXPECT_NE(p[2].find("90.0 %"), std::string::npos);
 }
 
 TEST(BenchReport, JsonAndChartCarryEveryConfiguration) {
@@ -123,8 +146,8 @@ TEST(BenchReport, JsonAndChartCarryEveryConfiguration) {
   EXPECT_NE(json.find("\"config\":\"kernel\""), std::string::npos);
   EXPECT_NE(json.find("\"config\":\"bare\""), std::string::npos);
   std::string chart = r.chart_data();
-  EXPECT_NE(chart.find("0 \"kernel 'path', IPv4\" 1.000"), std::string::npos);
-  EXPECT_NE(chart.find("\" 5.000 5.000 5.000 2\n"), std::string::npos);
+  EXPECT_NE(chart.find("0 \"kernel 'path', IPv4\" 1000.0"), std::string::npos);
+  EXPECT_NE(chart.find("\" 200.0 200.0 200.0 2\n"), std::string::npos);
 }
 
 } // namespace

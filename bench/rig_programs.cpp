@@ -12,8 +12,9 @@
 #include "core/error.h"
 #include "core/stats_report.h"
 #include "kernel/fast_path.h"
+#include "xfb_fib.skel.h"
 #include "xfb_fwd.skel.h"
-#include "xfb_gen.skel.h"
+#include "xfb_napi_trace.skel.h"
 #include "xfb_sink.skel.h"
 
 using xdpflow::IpAddr;
@@ -44,58 +45,37 @@ template <typename T> std::vector<T> read_per_cpu(int map_fd, const char *what) 
 template std::vector<xf_counters> read_per_cpu(int, const char *);
 template std::vector<xfb_sink_counters> read_per_cpu(int, const char *);
 
-// ---- Generator ------------------------------------------------------------
+// ---- NapiTrace ------------------------------------------------------------
 
-Generator::Generator(const GeneratorOptions &options) : options_(options) {
-  if (options.src.family != options.dst.family || !options.src.family)
-    throw xdpflow::UsageError("generator: source and destination must be one address family");
-  if (options.flows == 0 || options.flows > XFB_MAX_FLOWS)
-    throw xdpflow::UsageError("generator: flows must be 1.." + std::to_string(XFB_MAX_FLOWS));
-  skel_ = xfb_gen__open();
+NapiTrace::NapiTrace(const std::vector<std::uint32_t> &pids) : threads_(pids.size()) {
+  if (pids.empty() || pids.size() > XFB_MAX_NAPI)
+    throw xdpflow::UsageError("napi trace: 1.." + std::to_string(XFB_MAX_NAPI) + " threads");
+  skel_ = xfb_napi_trace__open();
   if (!skel_)
-    throw SysError(errno, "opening the generator's BPF object");
-  auto &cfg = const_cast<xfb_gen_config &>(skel_->rodata->cfg);
-  std::memcpy(cfg.src_mac, options.src_mac.data(), 6);
-  std::memcpy(cfg.dst_mac, options.dst_mac.data(), 6);
-  cfg.family = options.src.family;
-  cfg.nflows = options.flows;
-  options.src.to_words(cfg.src);
-  options.dst.to_words(cfg.dst);
-  cfg.frame_len = XFB_FRAME_LEN;
-  if (int err = xfb_gen__load(skel_)) {
-    xfb_gen__destroy(skel_);
-    throw SysError(err, "loading the generator's BPF program");
+    throw SysError(errno, "opening the NAPI tracepoint's BPF object");
+  for (std::size_t i = 0; i < pids.size(); i++)
+    const_cast<__u32 &>(skel_->rodata->pids[i]) = pids[i];
+  if (int err = xfb_napi_trace__load(skel_)) {
+    xfb_napi_trace__destroy(skel_);
+    throw SysError(-err, "loading the NAPI tracepoint's BPF program");
+  }
+  link_ = bpf_program__attach(skel_->progs.xfb_napi_poll);
+  if (!link_) {
+    int err = errno;
+    xfb_napi_trace__destroy(skel_);
+    throw SysError(err, "attaching to the napi:napi_poll tracepoint");
   }
 }
 
-Generator::~Generator() {
-  xfb_gen__destroy(skel_);
+NapiTrace::~NapiTrace() {
+  bpf_link__destroy(link_);
+  xfb_napi_trace__destroy(skel_);
 }
 
-std::uint64_t Generator::generated() const {
-  return __atomic_load_n(&skel_->bss->seq, __ATOMIC_RELAXED);
-}
-
-bool Generator::send(std::uint32_t frames) {
-  // The template only seeds the pages; the program rewrites every header.
-  std::uint8_t frame[XFB_FRAME_LEN] = {};
-  xdp_md ctx{};
-  ctx.data_end = XFB_FRAME_LEN;
-  ctx.ingress_ifindex = options_.ifindex; // XDP_TX leaves through this device
-  LIBBPF_OPTS(bpf_test_run_opts, opts);
-  opts.data_in = frame;
-  opts.data_size_in = sizeof(frame);
-  opts.ctx_in = &ctx;
-  opts.ctx_size_in = sizeof(ctx);
-  opts.repeat = frames;
-  opts.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
-  opts.batch_size = options_.batch_size;
-  if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.xfb_gen), &opts) == 0)
-    return true;
-  if (errno == EINTR)
-    return false;
-  throw SysError(errno, "live-frames test run of the generator on ifindex " +
-                            std::to_string(options_.ifindex));
+xfb_napi_stats NapiTrace::read(std::size_t i) const {
+  xfb_napi_stats s;
+  std::memcpy(&s, const_cast<const xfb_napi_stats *>(&skel_->bss->stats[i]), sizeof(s));
+  return s;
 }
 
 // ---- Sink -----------------------------------------------------------------
@@ -125,6 +105,7 @@ xfb_sink_counters Sink::read() const {
     sum.bytes += c.bytes;
     sum.ttl_fixed += c.ttl_fixed;
     sum.passed += c.passed;
+    sum.misses += c.misses;
   }
   return sum;
 }
@@ -152,6 +133,25 @@ BareForwarder::BareForwarder(std::uint32_t in_ifindex, std::uint32_t out_ifindex
 BareForwarder::~BareForwarder() {
   link_.reset();
   xfb_fwd__destroy(skel_);
+}
+
+// ---- FibForwarder ---------------------------------------------------------
+
+FibForwarder::FibForwarder(std::uint32_t in_ifindex) {
+  skel_ = xfb_fib__open_and_load();
+  if (!skel_)
+    throw SysError(errno, "loading the FIB-lookup forwarder's BPF program");
+  try {
+    link_.emplace(bpf_program__fd(skel_->progs.xfb_fib), in_ifindex, "the FIB-lookup forwarder");
+  } catch (...) {
+    xfb_fib__destroy(skel_);
+    throw;
+  }
+}
+
+FibForwarder::~FibForwarder() {
+  link_.reset();
+  xfb_fib__destroy(skel_);
 }
 
 // ---- DirectXdpflow --------------------------------------------------------

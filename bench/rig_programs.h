@@ -1,8 +1,9 @@
 // The BPF programs of the benchmark rig, each loaded from its embedded
 // skeleton and attached (bpf_link) for as long as the object lives:
-//   Generator      live-frames PROG_TEST_RUN in the source namespace
+//   NapiTrace      times the gateway's NAPI kthreads (napi:napi_poll)
 //   Sink           counts and drops in the destination namespace
 //   BareForwarder  fixed MAC rewrite + redirect on the gateway (upper bound)
+//   FibForwarder   bpf_fib_lookup per packet (the cost of a route lookup)
 //   DirectXdpflow  the real xdpflow fast path on the gateway, its flow table
 //                  filled directly (no control plane)
 // Constructors must run with the calling thread in the namespace the
@@ -19,9 +20,11 @@
 #include "netns.h"
 #include "xdp_link.h"
 
-struct xfb_gen;
+struct xfb_napi_trace;
+struct bpf_link;
 struct xfb_sink;
 struct xfb_fwd;
+struct xfb_fib;
 
 namespace xdpflow {
 class FastPath;
@@ -39,32 +42,22 @@ extern template std::vector<xfb_sink_counters> read_per_cpu(int, const char *);
 // last 32-bit word (as the generator computes it).
 xdpflow::IpAddr flow_source(const xdpflow::IpAddr &flow0_src, std::uint32_t i);
 
-struct GeneratorOptions {
-  std::uint32_t ifindex = 0; // the source veth: frames leave through it
-  Mac src_mac{}, dst_mac{};
-  xdpflow::IpAddr src, dst; // flow 0
-  std::uint32_t flows = 1;
-  std::uint32_t batch_size = 64;
-};
-
-class Generator {
+// The napi:napi_poll tracepoint program (napi_trace.bpf.c), recording the
+// polls of up to XFB_MAX_NAPI kthreads (by thread id) while it lives.
+class NapiTrace {
 public:
-  explicit Generator(const GeneratorOptions &options);
-  ~Generator();
-  Generator(const Generator &) = delete;
-  Generator &operator=(const Generator &) = delete;
-  // Generates and sends frames (live frames) until a signal interrupts the
-  // test run (returns false) or `frames` were sent (returns true). The
-  // calling thread must be in the generator's namespace. Each call costs a
-  // page pool set-up and tear-down (an RCU grace period, milliseconds), so
-  // call it rarely with a large count.
-  bool send(std::uint32_t frames);
-  // Frames generated since load (the program's own count).
-  std::uint64_t generated() const;
+  explicit NapiTrace(const std::vector<std::uint32_t> &pids);
+  ~NapiTrace();
+  NapiTrace(const NapiTrace &) = delete;
+  NapiTrace &operator=(const NapiTrace &) = delete;
+  // A snapshot of thread i's record (i indexes the pids given).
+  xfb_napi_stats read(std::size_t i) const;
+  std::size_t threads() const { return threads_; }
 
 private:
-  ::xfb_gen *skel_ = nullptr;
-  GeneratorOptions options_;
+  ::xfb_napi_trace *skel_ = nullptr;
+  ::bpf_link *link_ = nullptr;
+  std::size_t threads_ = 0;
 };
 
 class Sink {
@@ -91,6 +84,20 @@ public:
 
 private:
   ::xfb_fwd *skel_ = nullptr;
+  std::optional<XdpLink> link_;
+};
+
+// bpf_fib_lookup per packet, TTL, MACs from the lookup, redirect (the cost
+// of a route lookup per packet, as xdp-tools' xdp-forward pays it).
+class FibForwarder {
+public:
+  explicit FibForwarder(std::uint32_t in_ifindex);
+  ~FibForwarder();
+  FibForwarder(const FibForwarder &) = delete;
+  FibForwarder &operator=(const FibForwarder &) = delete;
+
+private:
+  ::xfb_fib *skel_ = nullptr;
   std::optional<XdpLink> link_;
 };
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The benchmark's receiver, in the destination namespace: counts the
- * generator's frames (UDP to XFB_DPORT with the generator's exact length) and
+ * generator's frames (UDP to XFB_DPORT or XFB_MISS_DPORT with the generator's
+ * exact length) and
  * drops them; everything else (ARP, ND, the conntrack warm-up exchange, which
  * uses longer datagrams) goes on to the kernel.
  */
@@ -60,9 +61,12 @@ int xfb_sink(struct xdp_md *ctx)
 	} else {
 		goto pass;
 	}
-	if ((void *)(uh + 1) > end || uh->dest != bpf_htons(XFB_DPORT) ||
+	if ((void *)(uh + 1) > end ||
+	    (uh->dest != bpf_htons(XFB_DPORT) && uh->dest != bpf_htons(XFB_MISS_DPORT)) ||
 	    data + XFB_FRAME_LEN != end || (void *)uh + bpf_ntohs(uh->len) != end)
 		goto pass;
+	if (uh->dest == bpf_htons(XFB_MISS_DPORT))
+		c->misses++;
 	c->packets++;
 	c->bytes += XFB_FRAME_LEN;
 	if (ttl != XFB_TTL - 1)

@@ -130,13 +130,16 @@ void FlowSync::idle_check(const xf_flow_key &key, const xf_flow_value &value, co
   stats_.removals_total++;
   stats_.idle_removals++;
   // Our last refresh came at most a window (spread passes, plus the pass
-  // itself) after the last hit, and never if neither entry was hit:
-  // conntrack's timeout cannot run beyond that plus the timeout unless
-  // conntrack sees packets again.
+  // itself) after the last hit, and never if neither entry was hit; and
+  // never after this pass, which removes the connection: conntrack's timeout
+  // cannot run beyond that plus the timeout unless conntrack sees packets
+  // again. (Without the cap a connection hit once, then idle, was thought
+  // refreshed up to 65 passes later, so traffic within that minute or two
+  // looked like our own refresh and it was not offloaded again.)
   std::uint64_t expires = std::max(value.last_seen_ns, p->last_seen_ns);
   if (value.packets || p->packets) {
     std::uint64_t spread = key.proto == IPPROTO_TCP ? spread_tcp_ : spread_udp_;
-    expires += (spread + 1) * pass_spacing_;
+    expires = std::min(expires + (spread + 1) * pass_spacing_, std::max(expires, pass_now_));
   }
   expires += timeout_sec(key.proto) * sec_ns;
   idle_.put({hash, value.ct_id, static_cast<std::uint32_t>(expires / sec_ns)});

@@ -18,7 +18,8 @@ timings without parsing free text.
              of random payload (paced if --rate), then close (FIN, or RST with --rst, after --hold seconds idle);
              prints {"bytes", "sha256", "duration_s", "local"}.
   udp-echo   --port P [--bind A] [--ready FILE] [--idle S]
-             echo every datagram back until idle for S seconds (default 5);
+             echo every datagram back until idle for S seconds after the first
+             (default 5; the first is awaited up to 60 s);
              prints {"datagrams", "peers"}.
   udp-client --to A --port P --count N [--interval S] [--size B] [--sport S]
              [--pause-after-first S] [--no-check]
@@ -166,7 +167,10 @@ def udp_echo(a):
     fam = family_of(a.bind)
     s = socket.socket(fam, socket.SOCK_DGRAM)
     s.bind((a.bind, a.port))
-    s.settimeout(a.idle)
+    # The first datagram may take a while on a loaded machine (the clients
+    # are processes started after this one is ready): idleness counts from
+    # it, not from start.
+    s.settimeout(max(a.idle, 60))
     ready(a.ready)
     count, peers = 0, set()
     while True:
@@ -174,6 +178,7 @@ def udp_echo(a):
             data, peer = s.recvfrom(65535)
         except socket.timeout:
             break
+        s.settimeout(a.idle)
         count += 1
         peers.add("%s:%d" % peer[:2])
         s.sendto(data, peer)

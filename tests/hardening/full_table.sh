@@ -16,9 +16,12 @@ CAP=3 FLOWS=8
 xf_gw_create full
 xf_gw_attach --max-flows $CAP
 
-xf_server python3 "$tool" udp-echo --port 7000 --idle 20 >"$XF_GW_DIR/echo.json" 2>&1 &
+xf_server python3 "$tool" udp-echo --port 7000 --idle 20 --ready "$XF_GW_DIR/echo.ready" \
+  >"$XF_GW_DIR/echo.json" 2>&1 &
 echo_pid=$!
-sleep 0.5
+# Listening before the first datagram (a fixed sleep was too short on a
+# loaded machine: the first datagrams met a closed port).
+xf_wait_for 30 test -f "$XF_GW_DIR/echo.ready" || xf_fail "the UDP echo server did not start"
 fwd0=$(xf_gw_forwarded)
 pids=()
 for i in $(seq $FLOWS); do
@@ -27,7 +30,7 @@ for i in $(seq $FLOWS); do
     --count 80 --interval 0.05 --pause-after-first 2.5 >"$XF_GW_DIR/client$i.json" 2>&1 &
   pids+=($!)
 done
-xf_wait_for 10 eval '[ "$(xf_stat .flows.offloaded)" -ge '$CAP' ]' ||
+xf_wait_for 30 eval '[ "$(xf_stat .flows.offloaded)" -ge '$CAP' ]' ||
   xf_fail "the table never filled: $(xf_xdpflow stats --json)"
 
 # More pressure: 500 assured entries in a burst, all refused.

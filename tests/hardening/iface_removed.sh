@@ -18,8 +18,9 @@ xf_gw_attach
 flows_to() { # number of offloaded connections whose original destination is $1
   xf_xdpflow flows --json | jq --arg d "$1" '[.flows[] | select(.original.dst == $d and .reply != null)] | length'
 }
-xf_server python3 "$tool" udp-echo --port 7001 --idle 30 >"$XF_GW_DIR/echo.json" 2>&1 &
-sleep 0.5
+xf_server python3 "$tool" udp-echo --port 7001 --idle 30 --ready "$XF_GW_DIR/echo.ready" \
+  >"$XF_GW_DIR/echo.json" 2>&1 &
+xf_wait_for 30 test -f "$XF_GW_DIR/echo.ready" || xf_fail "the UDP echo server did not start"
 xf_client python3 "$tool" udp-client --to "$XF_SERVER_V4" --port 7001 --sport 42001 \
   --count 240 --interval 0.05 --pause-after-first 2.5 >"$XF_GW_DIR/wan0.json" 2>&1 &
 c0=$!

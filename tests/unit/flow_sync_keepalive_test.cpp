@@ -180,6 +180,37 @@ TEST_F(KeepaliveTest, IdleConnectionLeavesOnlyWhenBothDirectionsAreIdle) {
   EXPECT_EQ(sync().stats().flows_offloaded, 0u);
 }
 
+// A connection hit once after its offload, then idle: it leaves the table,
+// and traffic through the kernel a few seconds after that brings it back.
+// Our refreshes ended with its removal, so a timeout conntrack pushed further
+// than removal + timeout can only come from packets conntrack saw (the
+// control-plane test IdleFlowLeavesAndComesBackWithTraffic failed when a
+// delayed ACK hit the fast path: the cap was then the refresh spread, up to
+// 65 passes).
+TEST_F(KeepaliveTest, IdleConnectionHitOnceComesBackWithTrafficSoonAfterItsRemoval) {
+  config.idle_timeout_ns = 2 * SEC;
+  auto tcp = tuple("198.18.1.2", 40000, "198.19.0.2", 5008, IPPROTO_TCP);
+  CtMsg m = CtMsg::flow(tcp);
+  m.timeout = 432000;
+  ASSERT_EQ(handle(m, 0), SyncOutcome::Offloaded);
+  sync().set_ct_timeouts(432000, 120);
+  sync().keepalive(1 * SEC);
+  hit(key_of(WAN, reversed(tcp)), 1 * SEC + SEC / 2); // the delayed ACK
+  sync().keepalive(2 * SEC);
+  sync().keepalive(3 * SEC);
+  sync().keepalive(4 * SEC);
+  ASSERT_TRUE(table.entries.empty()) << "idle for 2.5 s: leaves";
+  ASSERT_EQ(sync().stats().flows_idle, 1u);
+  m.kind = CtMsg::DumpEntry;
+  // A dump right after removal: the timeout only ran down.
+  m.timeout = 432000 - 1;
+  EXPECT_EQ(handle(m, 5 * SEC), SyncOutcome::Idle);
+  // Traffic at 8 s, seen by the dump at 9 s: back in the table.
+  m.timeout = 432000 - 1;
+  EXPECT_EQ(handle(m, 9 * SEC), SyncOutcome::Offloaded);
+  EXPECT_EQ(table.entries.size(), 2u);
+}
+
 // Idle connections are remembered compactly: a home gateway keeps many
 // long-lived idle TCP connections.
 TEST_F(KeepaliveTest, IdleConnectionsCostFewBytesEach) {
