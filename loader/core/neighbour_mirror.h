@@ -25,10 +25,10 @@ struct NeighbourEvent {
   bool deleted = false;
   bool bridge = false; // an FDB entry (AF_BRIDGE): mac behind port ifindex
   std::uint32_t ifindex = 0;
-  IpAddr dst;                // IP neighbours
-  std::optional<Mac> mac;    // NDA_LLADDR
-  std::uint16_t state = 0;   // NUD_* (IP neighbours)
-  std::uint32_t master = 0;  // NDA_MASTER (FDB): the bridge
+  IpAddr dst;               // IP neighbours
+  std::optional<Mac> mac;   // NDA_LLADDR
+  std::uint16_t state = 0;  // NUD_* (IP neighbours)
+  std::uint32_t master = 0; // NDA_MASTER (FDB): the bridge
 };
 
 class NeighbourMirror {

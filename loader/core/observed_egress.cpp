@@ -12,7 +12,8 @@ constexpr std::uint8_t ecn_ce = 0x03;
 
 // The field of a frame the fast path's rewrite would not reproduce, or
 // XF_FIELD_NONE. arrived: the same direction at tc ingress, when seen.
-std::uint32_t unreproducible(const xf_observation &sent, const std::optional<xf_observation> &arrived) {
+std::uint32_t unreproducible(const xf_observation &sent,
+                             const std::optional<xf_observation> &arrived) {
   if (sent.flags & XF_OBS_UNPARSED)
     return XF_FIELD_ENCAP; // more tags than the data path writes
   if (sent.flags & XF_OBS_IP_OPTIONS)

@@ -35,8 +35,7 @@ const char *wait_field_name(std::uint32_t field) {
 }
 
 const char *invalidation_key(int cause) {
-  static const char *keys[XF_INVAL_MAX] = {"route", "rule", "neighbour",
-                                           "link",  "fdb",  "ruleset"};
+  static const char *keys[XF_INVAL_MAX] = {"route", "rule", "neighbour", "link", "fdb", "ruleset"};
   return cause >= 0 && cause < XF_INVAL_MAX ? keys[cause] : "unknown";
 }
 
@@ -48,8 +47,8 @@ std::string describe_wait(const xf_pending &p, const IfName &names) {
   case XF_WAIT_NOT_ATTACHED:
     return "egress not attached (" + dir + " direction leaves through " + names(p.detail) + ")";
   case XF_WAIT_CANNOT_REPRODUCE:
-    return "rewrite cannot reproduce the kernel's frame (" + dir + " direction: " +
-           wait_field_name(p.detail) + ")";
+    return "rewrite cannot reproduce the kernel's frame (" + dir +
+           " direction: " + wait_field_name(p.detail) + ")";
   case XF_WAIT_TABLE_FULL:
     return "table full";
   case XF_WAIT_EXCLUDED:

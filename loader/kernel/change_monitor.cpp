@@ -56,9 +56,9 @@ ChangeMonitor::ChangeMonitor()
   neigh_.set_nonblocking();
   // Join before dumping: a change between the dump and the join would be lost.
   events_.set_rcvbuf(4 << 20);
-  for (unsigned group : {RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
-                         RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE, RTNLGRP_IPV4_IFADDR,
-                         RTNLGRP_IPV6_IFADDR})
+  for (unsigned group :
+       {RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV4_RULE,
+        RTNLGRP_IPV6_RULE, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR})
     events_.join_group(group);
   events_.set_nonblocking();
   nft_.join_group(NFNLGRP_NFTABLES);

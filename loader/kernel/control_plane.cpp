@@ -62,8 +62,7 @@ constexpr int default_ct_rcvbuf = 64 << 20;
 struct ControlPlane::Impl {
   Impl(const ControlPlaneConfig &config, FastPath &fast_path)
       : config(config), fast_path(fast_path), table(fast_path.flow_maps()),
-        relearning(ifindexes_of(config), redirect_targets(config),
-                   fast_path.prog_fd(), log_line),
+        relearning(ifindexes_of(config), redirect_targets(config), fast_path.prog_fd(), log_line),
         listener(config.ct_rcvbuf_bytes ? config.ct_rcvbuf_bytes : default_ct_rcvbuf),
         sync(make_sync_config(config), table, relearning.egress(), writer, log_line) {
     status.pid = static_cast<__u32>(getpid());
@@ -259,12 +258,11 @@ struct ControlPlane::Impl {
       }
       if (in_pass) {
         std::uint64_t t0 = monotonic_ns();
-        bool more = table.for_each_chunk(
-            cursor, keepalive_chunk,
-            [this](const xf_flow_key &k, const xf_flow_value &v) {
-              sync.keepalive_visit(k, v);
-              relearning.visit(k, v, pass_started);
-            });
+        bool more = table.for_each_chunk(cursor, keepalive_chunk,
+                                         [this](const xf_flow_key &k, const xf_flow_value &v) {
+                                           sync.keepalive_visit(k, v);
+                                           relearning.visit(k, v, pass_started);
+                                         });
         if (!more) {
           sync.keepalive_finish();
           relearning.pass_finished(monotonic_ns());

@@ -15,8 +15,8 @@ EgressObserver::EgressObserver() {
   if (!skel_)
     throw SysError(errno, "loading the egress observer's BPF object (tc programs; needs "
                           "CAP_BPF and CAP_NET_ADMIN)");
-  ring_ = ring_buffer__new(bpf_map__fd(skel_->maps.xf_obs_events), &EgressObserver::on_sample,
-                           this, nullptr);
+  ring_ = ring_buffer__new(bpf_map__fd(skel_->maps.xf_obs_events), &EgressObserver::on_sample, this,
+                           nullptr);
   if (!ring_) {
     int err = errno;
     xf_observer__destroy(skel_);

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/flow_entry.h"
+#include "core/observer_report.h"
 
 namespace xdpflow {
 namespace {
@@ -18,12 +19,6 @@ std::uint64_t monotonic_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + ts.tv_nsec;
-}
-
-const char *cause_name(int cause) {
-  static const char *names[XF_INVAL_MAX] = {"route", "rule", "neighbour",
-                                            "link/address", "bridge fdb", "nftables ruleset"};
-  return names[cause];
 }
 
 } // namespace
@@ -54,9 +49,8 @@ void Relearning::process(FlowSync &sync, std::uint64_t now_ns) {
       break;
     }
   bool news = false;
-  status_.observations += observer_.consume([&](const xf_obs_event &ev) {
-    news = observed_.observe(ev) || news;
-  });
+  status_.observations +=
+      observer_.consume([&](const xf_obs_event &ev) { news = observed_.observe(ev) || news; });
   if (news)
     sync.retry_pending(now_ns);
 }
@@ -83,7 +77,7 @@ void Relearning::invalidate(const ChangeMonitor::Causes &causes, FlowSync &sync,
       status_.invalidations[c]++;
       if (first < 0)
         first = c;
-      names += std::string(names.empty() ? "" : ", ") + cause_name(c);
+      names += std::string(names.empty() ? "" : ", ") + invalidation_key(c);
     }
   // A removal is counted once, under the first cause of the batch.
   status_.removed[first] += removed;
@@ -135,29 +129,30 @@ void Relearning::publish(const FlowSync &sync) {
     for (const auto &k : keys)
       bpf_map_delete_elem(pending_fd, &k);
   }
-  sync.for_each_pending([&](const FlowTuple &orig, const FlowTuple &reply, std::uint32_t ct_id,
-                            bool table_full) {
-    xf_pending p{};
-    p.reply = make_obs_key(reply, XF_OBS_EGRESS);
-    p.ct_id = ct_id;
-    if (table_full) {
-      p.reason = XF_WAIT_TABLE_FULL;
-    } else {
-      // The direction that waits: the original first.
-      Verdict v = observed_.judge(orig, reversed(reply));
-      p.direction = XF_DIR_ORIGINAL;
-      if (v.ok()) {
-        v = observed_.judge(reply, reversed(orig));
-        p.direction = XF_DIR_REPLY;
-      }
-      p.reason = v.ok() ? std::uint8_t{XF_WAIT_NOT_OBSERVED} : v.reason; // ok both: about to be placed
-      p.detail = v.detail;
-    }
-    status_.waiting[p.reason]++;
-    xf_obs_key k = make_obs_key(orig, XF_OBS_EGRESS);
-    if (!bpf_map_update_elem(pending_fd, &k, &p, BPF_ANY))
-      n++;
-  });
+  sync.for_each_pending(
+      [&](const FlowTuple &orig, const FlowTuple &reply, std::uint32_t ct_id, bool table_full) {
+        xf_pending p{};
+        p.reply = make_obs_key(reply, XF_OBS_EGRESS);
+        p.ct_id = ct_id;
+        if (table_full) {
+          p.reason = XF_WAIT_TABLE_FULL;
+        } else {
+          // The direction that waits: the original first.
+          Verdict v = observed_.judge(orig, reversed(reply));
+          p.direction = XF_DIR_ORIGINAL;
+          if (v.ok()) {
+            v = observed_.judge(reply, reversed(orig));
+            p.direction = XF_DIR_REPLY;
+          }
+          p.reason =
+              v.ok() ? std::uint8_t{XF_WAIT_NOT_OBSERVED} : v.reason; // ok both: about to be placed
+          p.detail = v.detail;
+        }
+        status_.waiting[p.reason]++;
+        xf_obs_key k = make_obs_key(orig, XF_OBS_EGRESS);
+        if (!bpf_map_update_elem(pending_fd, &k, &p, BPF_ANY))
+          n++;
+      });
   published_pending_ = n;
   __u32 zero = 0;
   if (bpf_map_update_elem(observer_.status_fd(), &zero, &status_, BPF_ANY))

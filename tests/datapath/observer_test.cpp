@@ -61,8 +61,12 @@ protected:
 const FlowTuple kUdp = tuple("198.19.0.1", 40000, "198.19.1.2", 53);
 
 TEST_F(ObserverTest, UnwatchedTupleIsNotReported) {
-  int verdict = run_egress(Packet().eth(kNextHop, kRouterMac).ipv4("198.19.0.1", "198.19.1.2")
-                               .udp(40000, 53).payload(20).build());
+  int verdict = run_egress(Packet()
+                               .eth(kNextHop, kRouterMac)
+                               .ipv4("198.19.0.1", "198.19.1.2")
+                               .udp(40000, 53)
+                               .payload(20)
+                               .build());
   EXPECT_EQ(verdict, TC_ACT_UNSPEC); // tcx: the next program runs
   EXPECT_TRUE(events().empty());
 }
@@ -71,8 +75,12 @@ TEST_F(ObserverTest, PlainFrameOnceThenOnlyChanges) {
   observer->watch(make_obs_key(kUdp, XF_OBS_EGRESS));
   Ipv4Opts tos;
   tos.tos = 0xb8; // DSCP EF
-  Bytes f = Packet().eth(kNextHop, kRouterMac).ipv4("198.19.0.1", "198.19.1.2", tos)
-                .udp(40000, 53).payload(20).build();
+  Bytes f = Packet()
+                .eth(kNextHop, kRouterMac)
+                .ipv4("198.19.0.1", "198.19.1.2", tos)
+                .udp(40000, 53)
+                .payload(20)
+                .build();
   EXPECT_EQ(run_egress(f), TC_ACT_UNSPEC);
   EXPECT_EQ(run_egress(f), TC_ACT_UNSPEC);
   auto ev = events();
@@ -88,8 +96,12 @@ TEST_F(ObserverTest, PlainFrameOnceThenOnlyChanges) {
   EXPECT_TRUE(ev[0].obs.flags & XF_OBS_SEEN);
 
   // The kernel now sends to another next hop (a neighbour's MAC changed).
-  run_egress(Packet().eth(kOtherHop, kRouterMac).ipv4("198.19.0.1", "198.19.1.2", tos)
-                 .udp(40000, 53).payload(20).build());
+  run_egress(Packet()
+                 .eth(kOtherHop, kRouterMac)
+                 .ipv4("198.19.0.1", "198.19.1.2", tos)
+                 .udp(40000, 53)
+                 .payload(20)
+                 .build());
   ev = events();
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(0, std::memcmp(ev[0].obs.dst_mac, kOtherHop.data(), 6));
@@ -98,12 +110,19 @@ TEST_F(ObserverTest, PlainFrameOnceThenOnlyChanges) {
 TEST_F(ObserverTest, OtherPointOrTupleIsNotReported) {
   observer->watch(make_obs_key(kUdp, XF_OBS_INGRESS));
   observer->watch(make_obs_key(tuple("198.19.0.1", 40001, "198.19.1.2", 53), XF_OBS_EGRESS));
-  run_egress(Packet().eth(kNextHop, kRouterMac).ipv4("198.19.0.1", "198.19.1.2").udp(40000, 53)
-                 .payload(20).build());
+  run_egress(Packet()
+                 .eth(kNextHop, kRouterMac)
+                 .ipv4("198.19.0.1", "198.19.1.2")
+                 .udp(40000, 53)
+                 .payload(20)
+                 .build());
   EXPECT_TRUE(events().empty());
-  run(observer->ingress_prog_fd(), Packet().eth(kNextHop, kRouterMac)
-                                       .ipv4("198.19.0.1", "198.19.1.2").udp(40000, 53)
-                                       .payload(20).build());
+  run(observer->ingress_prog_fd(), Packet()
+                                       .eth(kNextHop, kRouterMac)
+                                       .ipv4("198.19.0.1", "198.19.1.2")
+                                       .udp(40000, 53)
+                                       .payload(20)
+                                       .build());
   auto ev = events();
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].key.point, XF_OBS_INGRESS);
@@ -112,8 +131,13 @@ TEST_F(ObserverTest, OtherPointOrTupleIsNotReported) {
 TEST_F(ObserverTest, SingleTag) {
   auto t = tuple("198.19.0.1", 40000, "198.19.1.2", 443, IPPROTO_TCP);
   observer->watch(make_obs_key(t, XF_OBS_EGRESS));
-  run_egress(Packet().eth(kNextHop, kRouterMac).vlan(35, kTpid8021Q, 5)
-                 .ipv4("198.19.0.1", "198.19.1.2").tcp(40000, 443).payload(10).build());
+  run_egress(Packet()
+                 .eth(kNextHop, kRouterMac)
+                 .vlan(35, kTpid8021Q, 5)
+                 .ipv4("198.19.0.1", "198.19.1.2")
+                 .tcp(40000, 443)
+                 .payload(10)
+                 .build());
   auto ev = events();
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].obs.encap.vlan_count, 1);
@@ -124,8 +148,14 @@ TEST_F(ObserverTest, SingleTag) {
 
 TEST_F(ObserverTest, QinQWithOuter8021ad) {
   observer->watch(make_obs_key(kUdp, XF_OBS_EGRESS));
-  run_egress(Packet().eth(kNextHop, kRouterMac).vlan(100, kTpid8021AD).vlan(7)
-                 .ipv4("198.19.0.1", "198.19.1.2").udp(40000, 53).payload(20).build());
+  run_egress(Packet()
+                 .eth(kNextHop, kRouterMac)
+                 .vlan(100, kTpid8021AD)
+                 .vlan(7)
+                 .ipv4("198.19.0.1", "198.19.1.2")
+                 .udp(40000, 53)
+                 .payload(20)
+                 .build());
   auto ev = events();
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].obs.encap.vlan_count, 2);
@@ -137,8 +167,15 @@ TEST_F(ObserverTest, QinQWithOuter8021ad) {
 
 TEST_F(ObserverTest, ThreeTagsAreFlaggedUnreproducible) {
   observer->watch(make_obs_key(kUdp, XF_OBS_EGRESS));
-  run_egress(Packet().eth(kNextHop, kRouterMac).vlan(1).vlan(2).vlan(3)
-                 .ipv4("198.19.0.1", "198.19.1.2").udp(40000, 53).payload(20).build());
+  run_egress(Packet()
+                 .eth(kNextHop, kRouterMac)
+                 .vlan(1)
+                 .vlan(2)
+                 .vlan(3)
+                 .ipv4("198.19.0.1", "198.19.1.2")
+                 .udp(40000, 53)
+                 .payload(20)
+                 .build());
   auto ev = events();
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_TRUE(ev[0].obs.flags & XF_OBS_UNPARSED);
@@ -147,8 +184,13 @@ TEST_F(ObserverTest, ThreeTagsAreFlaggedUnreproducible) {
 TEST_F(ObserverTest, PppoeSession) {
   auto t = tuple("2001:2::1", 40000, "2001:2:0:1::2", 443, IPPROTO_TCP);
   observer->watch(make_obs_key(t, XF_OBS_EGRESS));
-  run_egress(Packet().eth(kNextHop, kRouterMac).pppoe(0x1234)
-                 .ipv6("2001:2::1", "2001:2:0:1::2").tcp(40000, 443).payload(10).build());
+  run_egress(Packet()
+                 .eth(kNextHop, kRouterMac)
+                 .pppoe(0x1234)
+                 .ipv6("2001:2::1", "2001:2:0:1::2")
+                 .tcp(40000, 443)
+                 .payload(10)
+                 .build());
   auto ev = events();
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(tuple_of(ev[0].key), t);
@@ -159,8 +201,14 @@ TEST_F(ObserverTest, PppoeSession) {
 
 TEST_F(ObserverTest, TaggedPppoe) {
   observer->watch(make_obs_key(kUdp, XF_OBS_EGRESS));
-  run_egress(Packet().eth(kNextHop, kRouterMac).vlan(7).pppoe(9)
-                 .ipv4("198.19.0.1", "198.19.1.2").udp(40000, 53).payload(20).build());
+  run_egress(Packet()
+                 .eth(kNextHop, kRouterMac)
+                 .vlan(7)
+                 .pppoe(9)
+                 .ipv4("198.19.0.1", "198.19.1.2")
+                 .udp(40000, 53)
+                 .payload(20)
+                 .build());
   auto ev = events();
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].obs.encap.vlan_count, 1);
@@ -173,8 +221,12 @@ TEST_F(ObserverTest, Ipv4OptionsFlagged) {
   observer->watch(make_obs_key(kUdp, XF_OBS_EGRESS));
   Ipv4Opts o;
   o.options = {1, 1, 1, 0}; // NOP NOP NOP EOL
-  run_egress(Packet().eth(kNextHop, kRouterMac).ipv4("198.19.0.1", "198.19.1.2", o)
-                 .udp(40000, 53).payload(20).build());
+  run_egress(Packet()
+                 .eth(kNextHop, kRouterMac)
+                 .ipv4("198.19.0.1", "198.19.1.2", o)
+                 .udp(40000, 53)
+                 .payload(20)
+                 .build());
   auto ev = events();
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_TRUE(ev[0].obs.flags & XF_OBS_IP_OPTIONS);
@@ -183,8 +235,13 @@ TEST_F(ObserverTest, Ipv4OptionsFlagged) {
 
 TEST_F(ObserverTest, MalformedFramesAreIgnored) {
   observer->watch(make_obs_key(kUdp, XF_OBS_EGRESS));
-  Bytes full = Packet().eth(kNextHop, kRouterMac).vlan(7).ipv4("198.19.0.1", "198.19.1.2")
-                   .udp(40000, 53).payload(20).build();
+  Bytes full = Packet()
+                   .eth(kNextHop, kRouterMac)
+                   .vlan(7)
+                   .ipv4("198.19.0.1", "198.19.1.2")
+                   .udp(40000, 53)
+                   .payload(20)
+                   .build();
   // Cut inside the tag, inside the IP header and inside the ports.
   for (std::size_t len : {16u, 30u, 39u}) {
     Bytes cut(full.begin(), full.begin() + len);
@@ -192,8 +249,12 @@ TEST_F(ObserverTest, MalformedFramesAreIgnored) {
   }
   Ipv4Opts frag;
   frag.frag = 0x2000; // more fragments: no ports to read
-  run_egress(Packet().eth(kNextHop, kRouterMac).ipv4("198.19.0.1", "198.19.1.2", frag)
-                 .udp(40000, 53).payload(20).build());
+  run_egress(Packet()
+                 .eth(kNextHop, kRouterMac)
+                 .ipv4("198.19.0.1", "198.19.1.2", frag)
+                 .udp(40000, 53)
+                 .payload(20)
+                 .build());
   EXPECT_TRUE(events().empty());
 }
 
@@ -206,14 +267,24 @@ namespace {
 TEST_F(ObserverTest, HandshakeIsReportedUnasked) {
   TcpOpts syn;
   syn.flags = kSyn;
-  run_egress(Packet().eth(kNextHop, kRouterMac).ipv4("198.19.0.1", "198.19.1.2")
-                 .tcp(40000, 443, syn).build());
+  run_egress(Packet()
+                 .eth(kNextHop, kRouterMac)
+                 .ipv4("198.19.0.1", "198.19.1.2")
+                 .tcp(40000, 443, syn)
+                 .build());
   TcpOpts synack;
   synack.flags = kSyn | kAck;
-  run_egress(Packet().eth(kNextHop, kRouterMac).ipv4("198.19.1.2", "198.19.0.1")
-                 .tcp(443, 40000, synack).build());
-  run_egress(Packet().eth(kNextHop, kRouterMac).ipv4("198.19.0.1", "198.19.1.2")
-                 .tcp(40000, 443).payload(10).build()); // plain ACK: not reported
+  run_egress(Packet()
+                 .eth(kNextHop, kRouterMac)
+                 .ipv4("198.19.1.2", "198.19.0.1")
+                 .tcp(443, 40000, synack)
+                 .build());
+  run_egress(Packet()
+                 .eth(kNextHop, kRouterMac)
+                 .ipv4("198.19.0.1", "198.19.1.2")
+                 .tcp(40000, 443)
+                 .payload(10)
+                 .build()); // plain ACK: not reported
   auto ev = events();
   ASSERT_EQ(ev.size(), 2u);
   EXPECT_EQ(ev[0].kind, XF_OBS_EV_SYN);

@@ -30,7 +30,9 @@ upload() {
   if [ -n "${XF_XDPFLOW_PID:-}" ]; then
     xf_wait_for 5 xf_offloaded_port "$sport" ||
       xf_fail "$name: not offloaded: $(xf_xdpflow flows --pending 2>&1)" \
-        "$(xf_gw conntrack -L 2>&1 | grep "sport=$sport ")" "$(tail -8 "$XF_GW_DIR/attach.log")"
+        "$(xf_gw conntrack -L 2>&1 | grep "sport=$sport ")" "$(tail -8 "$XF_GW_DIR/attach.log")" \
+        "$(xf_xdpflow status 2>&1 | sed -n 2,3p)" \
+        "$(gdb -p "$XF_XDPFLOW_PID" -batch -ex bt 2>&1 | grep '^#' | head -8)"
   fi
   sleep 1
 }
