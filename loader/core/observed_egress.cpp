@@ -105,7 +105,7 @@ Verdict ObservedEgress::judge(const FlowTuple &arriving, const FlowTuple &outgoi
   eg.encap = o.encap;
   // The L3 MTU: the device's, less the PPPoE header the kernel's PPP
   // device accounts for (VLAN devices keep their lower device's MTU).
-  std::uint32_t mtu = mtu_of_(o.ifindex).value_or(1500);
+  std::uint32_t mtu = mtu_of_(o.ifindex, outgoing.dst).value_or(1500);
   if (o.encap.flags & XF_ENCAP_PPPOE)
     mtu -= 8;
   eg.mtu = static_cast<std::uint16_t>(mtu > 0xffff ? 0xffff : mtu);

@@ -50,7 +50,10 @@ struct Verdict {
 class ObservedEgress : public EgressLookup {
 public:
   using Attached = std::function<bool(std::uint32_t ifindex)>;
-  using MtuOf = std::function<std::optional<std::uint32_t>(std::uint32_t ifindex)>;
+  // The MTU a packet to dst leaving through ifindex may have: the device's,
+  // or the route's when it sets a smaller one.
+  using MtuOf =
+      std::function<std::optional<std::uint32_t>(std::uint32_t ifindex, const IpAddr &dst)>;
   ObservedEgress(ObservationWatcher &watcher, Attached attached, MtuOf mtu_of);
 
   // EgressLookup. resolve(): the observation of the packet leaving with

@@ -95,6 +95,7 @@ void ChangeMonitor::apply(const nlmsghdr *nlh, Causes &causes) {
   switch (nlh->nlmsg_type) {
   case RTM_NEWLINK:
   case RTM_DELLINK:
+    route_mtus_.clear();
     if (apply_link(nlh))
       causes[XF_INVAL_LINK] = true;
     break;
@@ -111,6 +112,7 @@ void ChangeMonitor::apply(const nlmsghdr *nlh, Causes &causes) {
     break;
   case RTM_NEWROUTE:
   case RTM_DELROUTE:
+    route_mtus_.clear();
     causes[XF_INVAL_ROUTE] = true;
     break;
   case RTM_NEWRULE:
@@ -217,6 +219,46 @@ std::optional<std::uint32_t> ChangeMonitor::mtu_of(std::uint32_t ifindex) const 
   if (it == links_.end() || !it->second.mtu)
     return std::nullopt;
   return it->second.mtu;
+}
+
+std::optional<std::uint32_t> ChangeMonitor::route_mtu(const IpAddr &dst) {
+  auto it = route_mtus_.find(dst);
+  if (it != route_mtus_.end())
+    return it->second;
+  std::vector<std::uint8_t> req(MNL_SOCKET_BUFFER_SIZE);
+  nlmsghdr *nlh = mnl_nlmsg_put_header(req.data());
+  nlh->nlmsg_type = RTM_GETROUTE;
+  nlh->nlmsg_flags = NLM_F_REQUEST;
+  auto *rtm = static_cast<rtmsg *>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  bool v4 = dst.family == XF_FAMILY_IPV4;
+  rtm->rtm_family = v4 ? AF_INET : AF_INET6;
+  rtm->rtm_dst_len = v4 ? 32 : 128;
+  mnl_attr_put(nlh, RTA_DST, v4 ? 4 : 16, dst.bytes.data());
+  std::optional<std::uint32_t> mtu;
+  try {
+    query_.request(nlh, [&](const nlmsghdr *reply, std::size_t) {
+      if (reply->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(reply) < sizeof(rtmsg))
+        return;
+      auto tb = attrs(reply, sizeof(rtmsg), RTA_MAX);
+      if (!tb[RTA_METRICS])
+        return;
+      int left = static_cast<int>(mnl_attr_get_payload_len(tb[RTA_METRICS]));
+      auto *m = static_cast<const nlattr *>(mnl_attr_get_payload(tb[RTA_METRICS]));
+      while (left > 0 && mnl_attr_ok(m, left)) {
+        if (mnl_attr_get_type(m) == RTAX_MTU && mnl_attr_get_payload_len(m) == 4)
+          mtu = mnl_attr_get_u32(m);
+        left -= MNL_ALIGN(m->nla_len);
+        m = reinterpret_cast<const nlattr *>(reinterpret_cast<const char *>(m) +
+                                             MNL_ALIGN(m->nla_len));
+      }
+    });
+  } catch (const SysError &e) {
+    if (e.err() == ENOMEM || e.err() == ENOBUFS)
+      throw;
+    // No route: no MTU of its own.
+  }
+  route_mtus_[dst] = mtu;
+  return mtu;
 }
 
 std::size_t ChangeMonitor::refresh_stale(const std::set<Mac> &macs) {

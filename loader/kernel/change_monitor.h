@@ -31,6 +31,11 @@ public:
   Causes process_events();
 
   std::optional<std::uint32_t> mtu_of(std::uint32_t ifindex) const;
+  // The MTU of the route to dst when it sets one (RTAX_MTU, `ip route ...
+  // mtu N`), asked once per destination and forgotten on any route or link
+  // change. A frame does not show it; the fast path must not forward what
+  // the kernel would fragment or refuse.
+  std::optional<std::uint32_t> route_mtu(const IpAddr &dst);
   // NTF_USE on every STALE neighbour whose MAC is in macs, as if the kernel
   // had just sent to it: it moves to DELAY and PROBE and learns a changed
   // address like it would for its own traffic. Returns how many.
@@ -54,6 +59,7 @@ private:
     bool operator==(const Link &) const = default;
   };
   std::map<std::uint32_t, Link> links_;
+  std::map<IpAddr, std::optional<std::uint32_t>> route_mtus_;
   NeighbourMirror neighbours_;
   std::vector<std::uint8_t> buf_;
 };

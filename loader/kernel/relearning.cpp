@@ -29,7 +29,13 @@ Relearning::Relearning(const std::vector<std::uint32_t> &ifindexes,
     : log_(std::move(log)), redirect_(std::move(redirect)),
       observed_(
           observer_, [this](std::uint32_t i) { return redirect_.count(i) > 0; },
-          [this](std::uint32_t i) { return changes_.mtu_of(i); }) {
+          [this](std::uint32_t i, const IpAddr &dst) -> std::optional<std::uint32_t> {
+            auto link = changes_.mtu_of(i);
+            auto route = changes_.route_mtu(dst);
+            if (link && route)
+              return std::min(*link, *route);
+            return route ? route : link;
+          }) {
   for (int fd : {observer_.status_fd(), observer_.pending_fd()})
     if (bpf_prog_bind_map(bind_prog_fd, fd, nullptr))
       throw SysError(errno, "binding the observer's status maps to the XDP program");

@@ -403,10 +403,17 @@ TEST_F(ControlPlaneTest, NeighbourMacChangeUpdatesEntries) {
   auto conn = tcp_connect(client4, server4, 5005);
   ASSERT_TRUE(wait_until([&] { return entry(lan, conn.orig).has_value(); }, 5));
   std::string real = mac_string(server_mac.data());
+  // A change drops the entries; the kernel's next packets re-teach them
+  // (the egress observer), so the connection keeps sending meanwhile.
+  auto poke = [&] {
+    write_all(conn.client.fd, "x", 1);
+    write_all(conn.server.fd, "y", 1);
+  };
   sh("ip neigh replace " + server4.to_string() +
      " lladdr 02:00:00:00:0c:99 dev wan0 nud permanent");
   bool moved = wait_until(
       [&] {
+        poke();
         auto o = entry(lan, conn.orig);
         return o && mac_string(o->action.dst_mac) == "02:00:00:00:0c:99";
       },
@@ -415,8 +422,10 @@ TEST_F(ControlPlaneTest, NeighbourMacChangeUpdatesEntries) {
   EXPECT_TRUE(moved) << "entry still points at the old MAC";
   EXPECT_TRUE(wait_until(
       [&] {
+        poke();
         auto o = entry(lan, conn.orig);
-        return o && mac_string(o->action.dst_mac) == real;
+        return o && mac_string(o->action.dst_mac) == real &&
+               reply_entry(server4, 5005, IPPROTO_TCP);
       },
       5));
   // The other direction did not move.
@@ -430,9 +439,15 @@ TEST_F(ControlPlaneTest, RouteMtuChangeUpdatesEntries) {
   auto conn = tcp_connect(client4, server4, 5010);
   ASSERT_TRUE(wait_until([&] { return entry(lan, conn.orig).has_value(); }, 5));
   EXPECT_EQ(entry(lan, conn.orig)->action.mtu, 1500);
+  // A change drops the entries; the kernel's next packets re-teach them.
+  auto poke = [&] {
+    write_all(conn.client.fd, "x", 1);
+    write_all(conn.server.fd, "y", 1);
+  };
   sh("ip route add " + server4.to_string() + "/32 dev wan0 mtu 1400");
   bool updated = wait_until(
       [&] {
+        poke();
         auto o = entry(lan, conn.orig);
         return o && o->action.mtu == 1400;
       },
@@ -441,6 +456,7 @@ TEST_F(ControlPlaneTest, RouteMtuChangeUpdatesEntries) {
   EXPECT_TRUE(updated) << "route MTU not applied";
   EXPECT_TRUE(wait_until(
       [&] {
+        poke();
         auto o = entry(lan, conn.orig);
         return o && o->action.mtu == 1500;
       },
@@ -599,12 +615,23 @@ TEST_F(ControlPlaneTest, IdleFlowLeavesAndComesBackWithTraffic) {
   // Idle for a while more, then traffic again (through the kernel now):
   // conntrack pushes the timeout back and the control plane notices.
   std::this_thread::sleep_for(3s);
+  // The traffic goes on: the control plane notices the connection is back
+  // (from conntrack's dump), then learns where its packets go from the next
+  // ones the kernel forwards (the egress observer), as for any connection
+  // it finds established.
   char buf[64];
-  write_all(conn.client.fd, "again", 5);
-  ASSERT_EQ(::read(conn.server.fd, buf, sizeof(buf)), 5);
-  write_all(conn.server.fd, "reply", 5);
-  ASSERT_EQ(::read(conn.client.fd, buf, sizeof(buf)), 5);
-  EXPECT_TRUE(wait_until([&] { return entry(lan, conn.orig).has_value(); }, 15))
+  auto exchange = [&] {
+    write_all(conn.client.fd, "again", 5);
+    EXPECT_EQ(::read(conn.server.fd, buf, sizeof(buf)), 5);
+    write_all(conn.server.fd, "reply", 5);
+    EXPECT_EQ(::read(conn.client.fd, buf, sizeof(buf)), 5);
+  };
+  EXPECT_TRUE(wait_until(
+      [&] {
+        exchange();
+        return entry(lan, conn.orig).has_value();
+      },
+      15))
       << "the flow was not offloaded again";
 }
 

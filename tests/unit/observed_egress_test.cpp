@@ -49,7 +49,7 @@ protected:
   FakeWatcher watcher;
   std::set<std::uint32_t> attached{2, 3};
   ObservedEgress eg{watcher, [this](std::uint32_t i) { return attached.count(i) > 0; },
-                    [](std::uint32_t i) -> std::optional<std::uint32_t> {
+                    [](std::uint32_t i, const IpAddr &) -> std::optional<std::uint32_t> {
                       if (i == 3)
                         return 1400;
                       return std::nullopt;
