@@ -87,8 +87,9 @@ struct Cost {
 // test run call swaps the kernel's global XDP dispatcher twice (RCU grace
 // periods: milliseconds, and shared with every other XDP user), so calls
 // are kept few.
+// tc: the program is a sched_cls one (an skb test run, __sk_buff context).
 Cost measure(int prog_fd, std::vector<std::uint8_t> frame, std::uint32_t ifindex,
-             std::uint32_t runs, std::uint32_t per_call) {
+             std::uint32_t runs, std::uint32_t per_call, bool tc = false) {
   std::uint32_t calls = std::max<std::uint32_t>(1, runs / per_call);
   std::vector<std::uint8_t> out(frame.size() + 256);
   std::vector<double> durations;
@@ -97,18 +98,25 @@ Cost measure(int prog_fd, std::vector<std::uint8_t> frame, std::uint32_t ifindex
     xdp_md ctx{};
     ctx.data_end = static_cast<__u32>(frame.size());
     ctx.ingress_ifindex = ifindex;
+    __sk_buff skb{};
+    skb.ifindex = ifindex; // the skb's device
     LIBBPF_OPTS(bpf_test_run_opts, opts);
     opts.data_in = frame.data();
     opts.data_size_in = static_cast<__u32>(frame.size());
     opts.data_out = out.data();
     opts.data_size_out = static_cast<__u32>(out.size());
-    opts.ctx_in = &ctx;
-    opts.ctx_size_in = sizeof(ctx);
+    opts.ctx_in = tc ? static_cast<void *>(&skb) : &ctx;
+    opts.ctx_size_in = tc ? sizeof(skb) : sizeof(ctx);
     opts.repeat = std::min(runs, per_call);
     if (bpf_prog_test_run_opts(prog_fd, &opts))
       throw SysError(errno, "BPF_PROG_TEST_RUN for the cost measurement");
     durations.push_back(opts.duration);
-    retval = opts.retval;
+    // The tc verdicts as their XDP counterparts, for one report format:
+    // TC_ACT_OK (0) passes to the stack, TC_ACT_REDIRECT (7) redirects.
+    retval = !tc                ? opts.retval
+             : opts.retval == 0 ? XDP_PASS
+             : opts.retval == 7 ? XDP_REDIRECT
+                                : 0xff;
   }
   // Median over calls: a call that an interrupt storm or another XDP user
   // slowed down does not move it.
@@ -133,8 +141,9 @@ const char *verdict_name(std::uint32_t v) {
 
 // Why xdpflow passed, for the error message: its per-CPU slow-path counters.
 std::string slow_reasons(int counters_fd) {
-  xf_counters total =
-      xdpflow::sum_counters(read_per_cpu<xf_counters>(counters_fd, "xdpflow's counters"));
+  xf_counters total{}; // both hooks
+  for (const xf_counters &hook : xdpflow::read_hook_counters(counters_fd))
+    xf_counters_add(&total, &hook);
   std::string out;
   for (unsigned r = 0; r < XF_SLOW_MAX; r++)
     if (total.slow[r])
@@ -183,7 +192,9 @@ void run_cost(const CostOptions &o) {
   report("bare", "bare forwarder (MAC rewrite + bpf_redirect)", c, "REDIRECT");
 
   xdpflow::FastPath fp;
-  fp.add_egress(lo);
+  // The frame's destination MAC (02:02:02:02:02:02) as lo's own: frames
+  // for other MACs never hit.
+  fp.add_interface(lo, {0x02, 0x02, 0x02, 0x02, 0x02, 0x02});
   xdpflow::FlowTuple t;
   t.src = *xdpflow::IpAddr::parse("198.18.0.10");
   t.dst = *xdpflow::IpAddr::parse("198.19.0.10");
@@ -194,6 +205,9 @@ void run_cost(const CostOptions &o) {
   xf_flow_value value{};
   value.action.egress_ifindex = lo;
   value.action.mtu = 1500;
+  // A repeated run sees its own output: the rewritten destination MAC must
+  // stay lo's own (see add_interface above) for every run to hit.
+  std::memset(value.action.dst_mac, 0x02, sizeof value.action.dst_mac);
   // No NAT: a repeated run sees its own output, and a rewritten source
   // address would miss the table from the second run on.
   if (int err = fp.flow_maps().update(key, value, BPF_ANY))
@@ -205,6 +219,27 @@ void run_cost(const CostOptions &o) {
          slow_reasons(fp.counters_fd()));
   c = measure(fp.prog_fd(), udp_frame(xfb_flow_sport(1)), lo, o.runs, o.runs);
   report("xdpflow-miss", "xdpflow, table miss (parse + lookup, XDP_PASS)", c, "PASS");
+
+  // The tc hook on the same entry. It takes the kernel's PACKET_HOST verdict,
+  // so the frame is for lo's own MAC (all zero), and so is the rewrite; it
+  // refuses to forward with a stale clock, so the clock is published.
+  std::memset(value.action.dst_mac, 0, sizeof value.action.dst_mac);
+  if (int err = fp.flow_maps().update(key, value, BPF_EXIST))
+    throw SysError(err, "updating the cost test's flow for the tc hook");
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  fp.publish_clock(static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull +
+                   static_cast<std::uint64_t>(now.tv_nsec));
+  auto tc_frame = frame;
+  std::memset(tc_frame.data(), 0, ETH_ALEN);
+  c = measure(fp.tc_prog_fd(), tc_frame, lo, std::max<std::uint32_t>(o.runs / 10, 250),
+              kRewritingRunsPerCall, true);
+  report("xdpflow-tc-hit", "xdpflow tc hook, table hit (TTL, checksum helpers, MACs, redirect)", c,
+         "REDIRECT", slow_reasons(fp.counters_fd()));
+  auto tc_miss = udp_frame(xfb_flow_sport(1));
+  std::memset(tc_miss.data(), 0, ETH_ALEN);
+  c = measure(fp.tc_prog_fd(), tc_miss, lo, o.runs, o.runs, true);
+  report("xdpflow-tc-miss", "xdpflow tc hook, table miss (parse + lookup, TC_ACT_OK)", c, "PASS");
 }
 
 } // namespace

@@ -500,7 +500,9 @@ std::string Report::chart_data() const {
     for (const auto &l : fwd_)
       if (l.text("config") == s.config) {
         std::string gw = l.get("gw").value_or("none");
-        group = gw == "bare" ? 2 : (gw == "none" && s.installed_by.empty()) ? 1 : 3;
+        group = (gw == "bare" || gw == "fib")              ? 2
+                : (gw == "none" && s.installed_by.empty()) ? 1
+                                                           : 3;
         break;
       }
     out += std::to_string(i++) + " \"" + label + "\" " + fixed(s.ns.median, 1) + " " +

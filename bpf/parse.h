@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Bounds-checked header parsing for the flow cache: Ethernet, up to two VLAN
- * tags, a PPPoE session, IPv4 without options or fragmentation, IPv6 without
- * extension headers, then TCP or UDP. Anything else is reported with the
- * reason the packet must take the kernel path.
+ * Header parsing for the flow cache, one small parser per layer in the style
+ * of xdp-tools' parsing_helpers.h: each takes a header cursor, moves it past
+ * its header and returns the next protocol, or a negative enum
+ * xf_slow_reason saying why the packet must take the kernel path. Checked
+ * here: everything ip_rcv_core / ipv6_rcv drop or treat specially, so the
+ * fast path never forwards what the kernel would not (see l3.h).
+ *
+ * Hook independent: the XDP and TC programs fill a struct xf_frame (bounds,
+ * frame length, ingress, a VLAN tag the NIC already stripped) and call
+ * xf_parse(). Byte-order clean: fields are converted with bpf_ntohs() etc.,
+ * and the key words are composed in memory order for either host order.
  */
 #ifndef XDPFLOW_BPF_PARSE_H
 #define XDPFLOW_BPF_PARSE_H
@@ -28,7 +35,6 @@
 #define XF_ETH_P_PPPOE_SESS 0x8864
 #define XF_PPP_IPV4 0x0021
 #define XF_PPP_IPV6 0x0057
-#define XF_IP_MF_OFFSET 0x3fff /* More Fragments flag + fragment offset */
 
 /* uapi/linux/if_vlan.h has no struct for the tag itself. */
 struct xf_vlan_hdr {
@@ -45,6 +51,23 @@ struct xf_pppoe_hdr {
 	__be16 ppp_proto;
 };
 
+/* The frame as a hook hands it to the parser. */
+struct xf_frame {
+	void *data;	 /* first byte of the Ethernet header */
+	void *end;	 /* end of the directly readable bytes */
+	__u32 len;	 /* whole frame length (an skb may be longer than
+			  * its linear part) */
+	__u32 ifindex;	 /* ingress interface */
+	__u16 accel_vid; /* a tag the NIC stripped (skb->vlan_tci), with */
+	__u8 accel_tag;	 /* accel_tag = 1; the key treats it as the outer tag */
+	__u8 accel_8021ad;
+};
+
+/* The header cursor: where the next header starts. */
+struct xf_cursor {
+	void *pos;
+};
+
 /* What the parser found: the lookup key of the packet's family and the few
  * header fields the decisions need. No packet pointers: they would not
  * survive a head move. */
@@ -55,16 +78,147 @@ struct xf_parsed {
 		struct xf_flow_key6 key6;
 		__u64 key_words[6]; /* how xf_write_key() stores them */
 	};
-	__u32 l2_len;	  /* bytes before the IP header */
+	__u32 l2_len;	  /* in-band bytes before the IP header */
 	__u32 ip_len;	  /* IP packet length from its header */
+	__u16 l4_hdr_len; /* TCP/UDP header length */
 	__u8 family;	  /* enum xf_family */
 	__u8 ttl;	  /* TTL or hop limit */
 	__u8 tcp_fin_rst; /* TCP with FIN or RST set */
-	__u8 pad;
+	__u8 inband_tags; /* VLAN tags in the frame's bytes */
+	__u8 pad[2];
 } __attribute__((aligned(8)));
 
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "xf_write_key() composes the key words for a little-endian host"
+/* Layer-2 result: the encapsulation fields of the key. */
+struct xf_l2 {
+	__u16 vlan_id[2];
+	__u16 pppoe_sid;
+	__u16 ppp_len; /* PPPoE length field: PPP protocol + payload */
+	__u8 vlan_count;
+	__u8 flags; /* enum xf_encap_flags */
+};
+
+#define XF_FAIL(reason) (-(int)(reason))
+
+/*
+ * Ethernet, up to two VLAN tags (counting one the NIC stripped) and a PPPoE
+ * session. Returns the host-order ethertype of the layer-3 header (ETH_P_IP,
+ * ETH_P_IPV6 or anything else), or a negative slow reason.
+ */
+static __always_inline int xf_parse_l2(const struct xf_frame *f, struct xf_cursor *c,
+				       struct xf_l2 *l2)
+{
+	struct ethhdr *eth = c->pos;
+	__u16 proto;
+
+	if ((void *)(eth + 1) > f->end)
+		return XF_FAIL(XF_SLOW_UNPARSED);
+	/* Group-addressed frames are never forwarded by the kernel (ip_forward
+	 * drops pkt_type != PACKET_HOST), whatever IP packet they carry. */
+	if (eth->h_dest[0] & 1)
+		return XF_FAIL(XF_SLOW_NOT_UNICAST);
+	proto = bpf_ntohs(eth->h_proto);
+	c->pos = eth + 1;
+	if (f->accel_tag) {
+		l2->vlan_id[0] = f->accel_vid & 0x0fff;
+		l2->vlan_count = 1;
+		if (f->accel_8021ad)
+			l2->flags |= XF_ENCAP_OUTER_8021AD;
+	}
+
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		struct xf_vlan_hdr *vh = c->pos;
+
+		if (proto != XF_ETH_P_8021Q && proto != XF_ETH_P_8021AD)
+			break;
+		if (l2->vlan_count >= 2)
+			return XF_FAIL(XF_SLOW_UNPARSED); /* a third tag: not ours */
+		if ((void *)(vh + 1) > f->end)
+			return XF_FAIL(XF_SLOW_UNPARSED);
+		if (l2->vlan_count == 0 && proto == XF_ETH_P_8021AD)
+			l2->flags |= XF_ENCAP_OUTER_8021AD;
+		/* Constant indexes: the verifier refuses a variable offset
+		 * into the stack. */
+		if (l2->vlan_count == 0)
+			l2->vlan_id[0] = bpf_ntohs(vh->tci) & 0x0fff;
+		else
+			l2->vlan_id[1] = bpf_ntohs(vh->tci) & 0x0fff;
+		l2->vlan_count++;
+		proto = bpf_ntohs(vh->encapsulated_proto);
+		c->pos = vh + 1;
+	}
+	if (proto == XF_ETH_P_8021Q || proto == XF_ETH_P_8021AD)
+		return XF_FAIL(XF_SLOW_UNPARSED);
+
+	if (proto == XF_ETH_P_PPPOE_SESS) {
+		struct xf_pppoe_hdr *ph = c->pos;
+
+		if ((void *)(ph + 1) > f->end)
+			return XF_FAIL(XF_SLOW_UNPARSED);
+		if (ph->ver_type != 0x11 || ph->code != 0)
+			return XF_FAIL(XF_SLOW_UNPARSED);
+		l2->flags |= XF_ENCAP_PPPOE;
+		l2->pppoe_sid = bpf_ntohs(ph->sid);
+		l2->ppp_len = bpf_ntohs(ph->length);
+		c->pos = ph + 1;
+		if (ph->ppp_proto == bpf_htons(XF_PPP_IPV4))
+			return ETH_P_IP;
+		if (ph->ppp_proto == bpf_htons(XF_PPP_IPV6))
+			return ETH_P_IPV6;
+		return XF_FAIL(XF_SLOW_NOT_IP); /* LCP, IPCP, ...: the PPP daemon's */
+	}
+	return proto;
+}
+
+#include "l3.h"
+
+/*
+ * TCP or UDP header at the cursor, which must lie inside the IP packet
+ * (ip_end) and the readable bytes. Stores the ports word (network order,
+ * as loaded) and returns the header length, or a negative slow reason.
+ */
+static __always_inline int xf_parse_l4(const struct xf_frame *f, struct xf_cursor *c, __u32 ip_end,
+				       __u8 l4proto, struct xf_parsed *p, __u32 *ports)
+{
+	__u32 off = c->pos - f->data; /* offsets: the IP packet may end past
+				       * the readable bytes of an skb */
+
+	if (l4proto == IPPROTO_TCP) {
+		struct tcphdr *th = c->pos;
+		__u32 len;
+
+		if (off + sizeof(*th) > ip_end)
+			return XF_FAIL(XF_SLOW_L4_TRUNCATED);
+		if ((void *)(th + 1) > f->end)
+			return XF_FAIL(XF_SLOW_UNPARSED);
+		if (th->doff < 5)
+			return XF_FAIL(XF_SLOW_TCP_DOFF);
+		len = th->doff * 4;
+		if (off + len > ip_end)
+			return XF_FAIL(XF_SLOW_L4_TRUNCATED);
+		*ports = *(__u32 *)&th->source;
+		p->tcp_fin_rst = th->fin || th->rst;
+		return len;
+	}
+	if (l4proto == IPPROTO_UDP) {
+		struct udphdr *uh = c->pos;
+
+		if (off + sizeof(*uh) > ip_end)
+			return XF_FAIL(XF_SLOW_L4_TRUNCATED);
+		if ((void *)(uh + 1) > f->end)
+			return XF_FAIL(XF_SLOW_UNPARSED);
+		*ports = *(__u32 *)&uh->source;
+		return sizeof(*uh);
+	}
+	return XF_FAIL(XF_SLOW_NOT_TCP_UDP);
+}
+
+/* Two values side by side in memory as one wider value, for either host
+ * byte order: `first` at the lower address. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define XF_MEM_PAIR(type, first, second, bits) ((type)(first) | (type)(second) << (bits))
+#else
+#define XF_MEM_PAIR(type, first, second, bits) ((type)(first) << (bits) | (type)(second))
 #endif
 
 /*
@@ -75,173 +229,62 @@ struct xf_parsed {
  * the parser wrote the key field by field). Addresses and ports are the
  * packet's bytes as loaded, so they stay in network order.
  */
-static __always_inline void xf_write_key(struct xf_parsed *p, __u64 head_lo, __u32 head_hi,
-					 const __u32 *src, const __u32 *dst, __u32 ports)
+static __always_inline void xf_write_key(struct xf_parsed *p, __u32 ifindex, const struct xf_l2 *l2,
+					 __u8 l4proto, const __u32 *src, const __u32 *dst,
+					 __u32 ports)
 {
 	__u64 *w = p->key_words;
+	__u32 vids = XF_MEM_PAIR(__u32, l2->vlan_id[0], l2->vlan_id[1], 16);
+	__u16 proto_encap = XF_MEM_PAIR(__u16, l4proto, XF_KEY_ENCAP(l2->vlan_count, l2->flags), 8);
+	__u32 tail = XF_MEM_PAIR(__u32, l2->pppoe_sid, proto_encap, 16);
 
-	w[0] = head_lo;
-	w[1] = head_hi | (__u64)src[0] << 32;
+	w[0] = XF_MEM_PAIR(__u64, ifindex, vids, 32);
+	w[1] = XF_MEM_PAIR(__u64, tail, src[0], 32);
 	if (p->family == XF_FAMILY_IPV4) {
-		w[2] = dst[0] | (__u64)ports << 32;
+		w[2] = XF_MEM_PAIR(__u64, dst[0], ports, 32);
 		return;
 	}
-	w[2] = src[1] | (__u64)src[2] << 32;
-	w[3] = src[3] | (__u64)dst[0] << 32;
-	w[4] = dst[1] | (__u64)dst[2] << 32;
-	w[5] = dst[3] | (__u64)ports << 32;
+	w[2] = XF_MEM_PAIR(__u64, src[1], src[2], 32);
+	w[3] = XF_MEM_PAIR(__u64, src[3], dst[0], 32);
+	w[4] = XF_MEM_PAIR(__u64, dst[1], dst[2], 32);
+	w[5] = XF_MEM_PAIR(__u64, dst[3], ports, 32);
 }
 
-/* Returns XF_SLOW_MAX when the packet is a candidate for the fast path,
- * otherwise the reason it must go to the kernel. */
-static __always_inline int xf_parse(struct xdp_md *ctx, struct xf_parsed *p)
+/* Returns 0 when the packet is a candidate for the fast path (p filled),
+ * otherwise the enum xf_slow_reason it must go to the kernel for. */
+static __always_inline int xf_parse(const struct xf_frame *f, struct xf_parsed *p)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	void *pos;
-	__u32 ppp_len = 0; /* PPPoE length field: PPP protocol + payload */
-	__u8 vlan_count = 0, encap_flags = 0;
-	__u16 vlan_id[2] = {}, pppoe_sid = 0;
-	__u32 src[4], dst[4], ports;
-	__u16 proto;
-	__u32 l4_len;
-	__u8 l4proto;
+	struct xf_cursor c = {.pos = f->data};
+	struct xf_l2 l2 = {};
+	__u32 src[4], dst[4], ports = 0;
+	int proto, l4;
 
 	p->tcp_fin_rst = 0;
-	if ((void *)(eth + 1) > end)
-		return XF_SLOW_UNPARSED;
-	/* Group-addressed frames are never forwarded by the kernel (ip_forward
-	 * drops pkt_type != PACKET_HOST), whatever IP packet they carry. */
-	if (eth->h_dest[0] & 1)
-		return XF_SLOW_NOT_UNICAST;
-	proto = bpf_ntohs(eth->h_proto);
-	pos = eth + 1;
-
-#pragma unroll
-	for (int i = 0; i < 2; i++) {
-		struct xf_vlan_hdr *vh = pos;
-
-		if (proto != XF_ETH_P_8021Q && proto != XF_ETH_P_8021AD)
-			break;
-		if ((void *)(vh + 1) > end)
-			return XF_SLOW_UNPARSED;
-		if (i == 0 && proto == XF_ETH_P_8021AD)
-			encap_flags |= XF_ENCAP_OUTER_8021AD;
-		vlan_id[i] = bpf_ntohs(vh->tci) & 0x0fff;
-		vlan_count = i + 1;
-		proto = bpf_ntohs(vh->encapsulated_proto);
-		pos = vh + 1;
-	}
-	if (proto == XF_ETH_P_8021Q || proto == XF_ETH_P_8021AD)
-		return XF_SLOW_UNPARSED; /* a third tag: not ours */
-
-	if (proto == XF_ETH_P_PPPOE_SESS) {
-		struct xf_pppoe_hdr *ph = pos;
-
-		if ((void *)(ph + 1) > end)
-			return XF_SLOW_UNPARSED;
-		if (ph->ver_type != 0x11 || ph->code != 0)
-			return XF_SLOW_UNPARSED;
-		encap_flags |= XF_ENCAP_PPPOE;
-		pppoe_sid = bpf_ntohs(ph->sid);
-		ppp_len = bpf_ntohs(ph->length);
-		if (ph->ppp_proto == bpf_htons(XF_PPP_IPV4))
-			proto = ETH_P_IP;
-		else if (ph->ppp_proto == bpf_htons(XF_PPP_IPV6))
-			proto = ETH_P_IPV6;
-		else
-			return XF_SLOW_NOT_IP; /* LCP, IPCP, ...: the PPP daemon's */
-		pos = ph + 1;
-	}
-	p->l2_len = pos - data;
-
-	if (proto == ETH_P_IP) {
-		struct iphdr *iph = pos;
-
-		if ((void *)(iph + 1) > end || iph->version != 4)
-			return XF_SLOW_UNPARSED;
-		if (iph->ihl != 5)
-			return iph->ihl < 5 ? XF_SLOW_UNPARSED : XF_SLOW_IP_OPTIONS;
-		if (iph->frag_off & bpf_htons(XF_IP_MF_OFFSET))
-			return XF_SLOW_FRAGMENT;
-		p->ip_len = bpf_ntohs(iph->tot_len);
-		if (p->ip_len < sizeof(*iph) || pos + p->ip_len > end)
-			return XF_SLOW_UNPARSED;
-		l4proto = iph->protocol;
-		p->family = XF_FAMILY_IPV4;
-		src[0] = iph->saddr;
-		dst[0] = iph->daddr;
-		p->ttl = iph->ttl;
-		pos = iph + 1;
-	} else if (proto == ETH_P_IPV6) {
-		struct ipv6hdr *ip6h = pos;
-
-		if ((void *)(ip6h + 1) > end || ip6h->version != 6)
-			return XF_SLOW_UNPARSED;
-		p->ip_len = sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
-		if (pos + p->ip_len > end)
-			return XF_SLOW_UNPARSED;
-		l4proto = ip6h->nexthdr;
-		switch (l4proto) {
-		case IPPROTO_HOPOPTS:
-		case IPPROTO_ROUTING:
-		case IPPROTO_FRAGMENT:
-		case IPPROTO_ESP:
-		case IPPROTO_AH:
-		case IPPROTO_DSTOPTS:
-		case 135: /* Mobility */
-		case 139: /* HIP */
-		case 140: /* Shim6 */
-		case 253: /* experimentation (RFC 3692): also extension headers */
-		case 254:
-			return XF_SLOW_IPV6_EXT;
-		}
-		p->family = XF_FAMILY_IPV6;
-		__builtin_memcpy(src, &ip6h->saddr, 16);
-		__builtin_memcpy(dst, &ip6h->daddr, 16);
-		p->ttl = ip6h->hop_limit;
-		pos = ip6h + 1;
-	} else {
+	proto = xf_parse_l2(f, &c, &l2);
+	if (proto < 0)
+		return -proto;
+	p->l2_len = c.pos - f->data;
+	p->inband_tags = l2.vlan_count - (f->accel_tag ? 1 : 0);
+	if (proto == ETH_P_IP)
+		proto = xf_parse_ipv4(f, &c, p, src, dst);
+	else if (proto == ETH_P_IPV6)
+		proto = xf_parse_ipv6(f, &c, p, src, dst);
+	else
 		return XF_SLOW_NOT_IP;
-	}
+	if (proto < 0)
+		return -proto;
 	/* The kernel trims a PPPoE frame to its length field and drops it when
 	 * the field points past the frame; an IP packet cut short by the trim is
 	 * dropped by IP. Such frames are not ours to forward. */
-	if ((encap_flags & XF_ENCAP_PPPOE) &&
-	    (ppp_len < p->ip_len + 2 || p->l2_len - 2 + ppp_len > (__u32)(end - data)))
+	if ((l2.flags & XF_ENCAP_PPPOE) &&
+	    (l2.ppp_len < p->ip_len + 2 || p->l2_len - 2 + l2.ppp_len > f->len))
 		return XF_SLOW_UNPARSED;
-
-	/* Source and destination port lead both TCP and UDP: one load. */
-	if (l4proto == IPPROTO_TCP) {
-		struct tcphdr *th = pos;
-
-		if ((void *)(th + 1) > end || th->doff < 5)
-			return XF_SLOW_UNPARSED;
-		l4_len = th->doff * 4;
-		ports = *(__u32 *)&th->source;
-		p->tcp_fin_rst = th->fin || th->rst;
-	} else if (l4proto == IPPROTO_UDP) {
-		struct udphdr *uh = pos;
-
-		if ((void *)(uh + 1) > end)
-			return XF_SLOW_UNPARSED;
-		l4_len = sizeof(*uh);
-		ports = *(__u32 *)&uh->source;
-	} else {
-		return XF_SLOW_NOT_TCP_UDP;
-	}
-	/* The whole L4 header must lie inside the IP packet (which lies inside
-	 * the frame, checked above). */
-	if ((__u32)(pos - data) + l4_len > p->l2_len + p->ip_len)
-		return XF_SLOW_UNPARSED;
-	/* xf_key_head, as two words: ifindex and VLAN IDs, then the PPPoE
-	 * session, protocol and encapsulation bits. */
-	xf_write_key(p, ctx->ingress_ifindex | (__u64)vlan_id[0] << 32 | (__u64)vlan_id[1] << 48,
-		     pppoe_sid | (__u32)l4proto << 16 |
-			 (__u32)XF_KEY_ENCAP(vlan_count, encap_flags) << 24,
-		     src, dst, ports);
-	return XF_SLOW_MAX;
+	l4 = xf_parse_l4(f, &c, p->l2_len + p->ip_len, proto, p, &ports);
+	if (l4 < 0)
+		return -l4;
+	p->l4_hdr_len = l4;
+	xf_write_key(p, f->ifindex, &l2, proto, src, dst, ports);
+	return 0;
 }
 
 #endif /* XDPFLOW_BPF_PARSE_H */

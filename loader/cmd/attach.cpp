@@ -26,6 +26,8 @@
 #include "kernel/netdev_features.h"
 #include "kernel/netns_lock.h"
 #include "kernel/sd_notify.h"
+#include "kernel/tc_facts.h"
+#include "kernel/tc_hooks.h"
 #include "kernel/xdp_link.h"
 
 namespace xdpflow::cmd {
@@ -49,7 +51,8 @@ void install_stop_signals() {
 
 struct AttachFlags {
   std::vector<std::string> interfaces;
-  std::string mode, config, exclude_mark, pin;
+  std::string mode, hook, config, exclude_mark, pin;
+  std::vector<std::string> neutral_qdiscs;
   std::uint32_t max_flows = 0;
   unsigned idle_timeout = 0;
   int ct_rcvbuf = 0;
@@ -85,6 +88,10 @@ AttachSettings settings_from(const AttachFlags &f, const CLI::App &sub) {
     s.interfaces = f.interfaces;
   if (given("--mode"))
     apply_setting("mode", f.mode, s);
+  if (given("--hook"))
+    apply_setting("hook", f.hook, s);
+  if (given("--neutral-qdisc"))
+    s.neutral_qdiscs = f.neutral_qdiscs;
   if (given("--max-flows"))
     s.max_flows = f.max_flows;
   if (given("--exclude-mark"))
@@ -108,6 +115,7 @@ AttachSettings settings_from(const AttachFlags &f, const CLI::App &sub) {
 struct Interface {
   std::string name;
   std::uint32_t ifindex;
+  InterfaceHook hook; // chosen once, at attach (core/hook_choice.h)
 };
 
 std::vector<Interface> resolve_interfaces(const std::vector<std::string> &names) {
@@ -120,7 +128,7 @@ std::vector<Interface> resolve_interfaces(const std::vector<std::string> &names)
                        "' does not exist in this network namespace (ip link lists those that do)");
     if (!seen.insert(ifindex).second)
       throw UsageError("interface '" + name + "' is given twice");
-    out.push_back({name, ifindex});
+    out.push_back({name, ifindex, {}});
   }
   return out;
 }
@@ -131,12 +139,17 @@ std::string describe_attachment(const XdpAttachment &a) {
 }
 
 // Programs already on the interfaces: refused, or (--replace) returned so
-// they can be detached right before our link takes their place.
+// they can be detached right before our link takes their place. On an
+// interface of the TC hook another tool's XDP program may stay (it runs
+// first, TC sees what it passes); an old xdpflow's may not: it would go on
+// forwarding its stale entries.
 std::vector<XdpAttachment> check_existing(const std::vector<Interface> &ifaces, bool replace) {
   std::vector<XdpAttachment> to_replace;
   for (const auto &i : ifaces) {
     for (const auto &a : xdp_attachments_of(i.ifindex, i.name)) {
       bool ours = a.prog_name == kProgName;
+      if (!ours && i.hook.hook == Hook::Tc)
+        continue;
       if (!replace)
         throw RuntimeError(
             i.name + " already has an XDP program attached (" + describe_attachment(a) + "); " +
@@ -175,6 +188,8 @@ std::uint32_t prog_id_of(int prog_fd) {
 void run_attach(const AttachSettings &s) {
   auto ifaces = resolve_interfaces(s.interfaces);
   NetnsLock lock;
+  for (auto &i : ifaces)
+    i.hook = choose_interface_hook(s.hook, read_driver_facts(i.name, i.ifindex));
   auto to_replace = check_existing(ifaces, s.replace);
 
   std::optional<FastPath> fast_path;
@@ -195,6 +210,11 @@ void run_attach(const AttachSettings &s) {
   if (bpf_prog_bind_map(fp.prog_fd(), fp.status_fd(), nullptr))
     throw SysError(errno, "binding the xf_status map to the XDP program");
 
+  // The TC program finds the instance's maps through its own map ids too
+  // (status/flows on an all-TC gateway), xf_status included.
+  if (bpf_prog_bind_map(fp.tc_prog_fd(), fp.status_fd(), nullptr))
+    throw SysError(errno, "binding the xf_status map to the TC program");
+
   ControlPlaneConfig cfg;
   cfg.exclude_mark = s.exclude_mark;
   cfg.exclude_mask = s.exclude_mask;
@@ -203,38 +223,50 @@ void run_attach(const AttachSettings &s) {
   cfg.ct_rcvbuf_bytes = s.ct_rcvbuf_bytes;
   auto log = [](const std::string &line) { std::printf("%s\n", line.c_str()); };
   std::vector<XdpLink> links; // destroyed before fast_path: detach, then unload
-  for (std::size_t n = 0; n < ifaces.size(); n++) {
-    const auto &i = ifaces[n];
+  std::vector<TcHooks::Interface> hooked;
+  for (const auto &i : ifaces) {
     for (const auto &a : to_replace)
       if (a.ifindex == i.ifindex)
         detach_legacy(a);
-    links.push_back(
-        attach_xdp(fp.prog_fd(), i.name, i.ifindex, s.mode, query_xdp_features(i.ifindex), log));
-    std::printf("%s: attached in %s (program id %u)\n", i.name.c_str(),
-                std::string(describe(links.back().mode())).c_str(), prog_id);
+    const InterfaceHook &choice = i.hook;
+    if (choice.hook == Hook::Xdp) {
+      links.push_back(
+          attach_xdp(fp.prog_fd(), i.name, i.ifindex, s.mode, query_xdp_features(i.ifindex), log));
+      std::printf("%s: xdp hook: %s\n", i.name.c_str(), choice.reason.c_str());
+      std::printf("%s: attached in %s (program id %u)\n", i.name.c_str(),
+                  std::string(describe(links.back().mode())).c_str(), prog_id);
+    } else {
+      std::printf("%s: tc hook: %s\n", i.name.c_str(), choice.reason.c_str());
+    }
+    hooked.push_back({i.name, i.ifindex, choice.hook, true});
+    try {
+      fp.add_interface(i.ifindex, interface_mac(i.ifindex));
+    } catch (const SysError &e) {
+      throw SysError(e.err(),
+                     i.name + ": adding it to the fast path's interfaces (" + e.what() + ")");
+    }
+    // Every attached interface is an egress: the TC program redirects to any
+    // device; XDP only to those that take redirected frames (below).
+    cfg.interfaces.push_back({i.ifindex, i.name, true});
   }
-  // Redirect targets, read once everything is attached: a veth accepts
+  // XDP redirect targets, read once everything is attached: a veth accepts
   // redirected frames (ndo-xmit) only while its peer has XDP or GRO, so
-  // attaching both ends of a pair changes the answer.
-  for (const auto &i : ifaces) {
-    bool target = can_be_redirect_target(query_xdp_features(i.ifindex));
-    if (target)
-      fp.add_egress(i.ifindex);
-    else
-      std::printf("%s: warning: the driver cannot receive XDP redirects (no ndo-xmit); flows "
-                  "leaving through %s stay on the kernel path\n",
-                  i.name.c_str(), i.name.c_str());
-    cfg.interfaces.push_back({i.ifindex, i.name, target});
-    // XDP sees raw bytes, not the skb's checksum state: a veth whose peer
-    // sends with tx checksum offload hands over CHECKSUM_PARTIAL frames whose
-    // TCP/UDP checksum is only the pseudo-header sum. The kernel path keeps
-    // that state; a redirected frame would arrive corrupt. Real NICs always
-    // deliver complete checksums, so only veth needs the operator's attention.
-    if (driver_name(i.name) == "veth")
-      std::printf("%s: note: veth: its peer must send complete checksums (ethtool -K <peer> tx "
-                  "off, in the peer's namespace), or offloaded TCP/UDP frames arrive with bad "
-                  "checksums\n",
-                  i.name.c_str());
+  // attaching both ends of a pair changes the answer. Directions from an XDP
+  // ingress towards the others are forwarded by the TC program instead.
+  bool any_xdp = !links.empty();
+  for (auto &h : hooked) {
+    h.receives_xdp_redirect = can_be_redirect_target(query_xdp_features(h.ifindex));
+    if (any_xdp && !h.receives_xdp_redirect)
+      std::printf("%s: the driver cannot receive XDP redirects (no ndo-xmit); flows leaving "
+                  "through %s are forwarded by the TC program\n",
+                  h.name.c_str(), h.name.c_str());
+  }
+  TcHooks tc_hooks(fp.tc_prog_fd(), hooked, s.neutral_qdiscs, log);
+  for (const auto &h : hooked) {
+    const char *kind = tc_hooks.ingress_kind(h.ifindex);
+    std::printf("%s: TC program on the ingress: %s\n", h.name.c_str(),
+                kind ? kind
+                     : "none (redirected to an ifb: its directions stay on the kernel path)");
   }
   std::unique_ptr<MapPins> pins;
   if (!s.pin_dir.empty())
@@ -245,6 +277,7 @@ void run_attach(const AttachSettings &s) {
   for (const auto &i : ifaces)
     names += (names.empty() ? "" : ", ") + i.name;
   ControlPlane control_plane(cfg, fp);
+  control_plane.follow_tc(tc_hooks);
   control_plane.run(g_stop, [&] {
     std::printf("xdpflow running on %s (pid %d); SIGINT or SIGTERM detaches\n", names.c_str(),
                 getpid());
@@ -268,11 +301,22 @@ void register_attach(CLI::App &app) {
                   "Interfaces carrying forwarded traffic (LAN and WAN alike)")
       ->type_name("IFACE");
   sub->add_option("--mode", flags->mode,
-                  "XDP mode: auto (hardware offload where the driver reports it, then native, "
-                  "then generic), or force hw, native or generic")
+                  "XDP mode of the interfaces on the XDP hook: auto (hardware offload where the "
+                  "driver reports it, then native, then generic), or force hw, native or generic")
       ->check(CLI::IsMember({"auto", "hw", "native", "generic"}))
       ->type_name("MODE")
       ->default_str("auto");
+  sub->add_option("--hook", flags->hook,
+                  "What forwards: auto (XDP on NICs with native XDP, TC on veth, tap and "
+                  "drivers without native XDP), or force xdp or tc on every interface")
+      ->check(CLI::IsMember({"auto", "xdp", "tc"}))
+      ->type_name("HOOK")
+      ->default_str("auto");
+  sub->add_option("--neutral-qdisc", flags->neutral_qdiscs,
+                  "Qdisc kinds that do not shape, beside noqueue, pfifo_fast, pfifo, mq, "
+                  "fq_codel and fq (a shaped egress is forwarded through TC)")
+      ->type_name("KIND")
+      ->delimiter(',');
   sub->add_option("--max-flows", flags->max_flows,
                   "Connections the flow table holds, per address family")
       ->check(CLI::Range(1u, 1u << 24))

@@ -1,7 +1,10 @@
 // xdpflow detach [IFACE...|--all] [--pin DIR]: removes what a crashed or
-// killed run left. A program attached through our bpf_link goes away with its
-// process, so this finds leftovers attached the legacy way, links someone
-// pinned, and map pins; it refuses while an instance is running here.
+// killed run left. A program attached through our bpf_link (XDP, tcx) goes
+// away with its process, so this finds leftovers attached the legacy way,
+// links someone pinned, clsact filters of the TC program (the fallback where
+// the kernel has no tcx: they outlive a killed process, and stop forwarding
+// by themselves once its clock is stale), and map pins; it refuses while an
+// instance is running here.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
@@ -14,6 +17,8 @@
 #include "kernel/instance.h"
 #include "kernel/map_pins.h"
 #include "kernel/netns_lock.h"
+#include "kernel/tc_facts.h"
+#include "kernel/tcx_link.h"
 #include "kernel/xdp_link.h"
 
 namespace xdpflow::cmd {
@@ -50,6 +55,21 @@ bool detach_one(const XdpAttachment &a) {
   return true;
 }
 
+// The TC program's clsact filters on the ingress of ifindex; returns how many
+// were removed.
+int detach_clsact_leftovers(std::uint32_t ifindex, const std::string &ifname) {
+  int removed = 0;
+  for (const auto &p : tc_ingress_programs(ifindex)) {
+    if (p.kind != TcLinkKind::Clsact || prog_name_of(p.prog_id) != kTcProgName)
+      continue;
+    remove_clsact_filter(ifindex, TcDirection::Ingress, p.handle, p.priority);
+    std::printf("%s: removed the clsact filter of xdpflow_tc (program id %u)\n", ifname.c_str(),
+                p.prog_id);
+    removed++;
+  }
+  return removed;
+}
+
 void run_detach(const DetachFlags &f) {
   if (f.interfaces.empty() && !f.all && f.pin.empty())
     throw UsageError("say what to detach: xdpflow detach IFACE... or xdpflow detach --all");
@@ -61,8 +81,11 @@ void run_detach(const DetachFlags &f) {
                        "detaches itself");
 
   std::vector<XdpAttachment> candidates;
+  std::vector<std::pair<std::uint32_t, std::string>> ifaces;
   if (f.all) {
     candidates = list_xdp_attachments();
+    for (const auto &[ifindex, name] : list_interfaces())
+      ifaces.emplace_back(ifindex, name);
   } else {
     for (const auto &name : f.interfaces) {
       std::uint32_t ifindex = if_nametoindex(name.c_str());
@@ -70,9 +93,12 @@ void run_detach(const DetachFlags &f) {
         throw UsageError("interface '" + name + "' does not exist in this network namespace");
       auto some = xdp_attachments_of(ifindex, name);
       candidates.insert(candidates.end(), some.begin(), some.end());
+      ifaces.emplace_back(ifindex, name);
     }
   }
   int detached = 0;
+  for (const auto &[ifindex, name] : ifaces)
+    detached += detach_clsact_leftovers(ifindex, name);
   for (const auto &a : candidates) {
     if (a.prog_name != kProgName) {
       if (!f.all)

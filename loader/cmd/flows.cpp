@@ -29,6 +29,7 @@ void run_flows(const FlowsFlags &f) {
     return;
   }
   auto conns = pair_connections(instance.flow_entries());
+  annotate_hooks(conns, [&](std::uint32_t ifindex) { return instance.ingress_hooks(ifindex); });
   FlowSort by = f.sort == "bytes"  ? FlowSort::Bytes
                 : f.sort == "idle" ? FlowSort::Idle
                                    : FlowSort::Packets;
@@ -48,7 +49,7 @@ void register_flows(CLI::App &app) {
                "packets, bytes and idle time");
   sub->add_flag("--json", flags->json, "One JSON object {\"flows\":[...],\"count\":N}");
   sub->add_option("--top", flags->top, "Only the first N after sorting")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32))
+      ->check(CLI::PositiveNumber) // any count: top is a size_t on 32-bit targets too
       ->type_name("N");
   sub->add_option("--sort", flags->sort,
                   "Order: packets or bytes (busiest first), idle (most recent first)")

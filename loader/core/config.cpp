@@ -86,6 +86,13 @@ void apply_setting(std::string_view key, std::string_view value, AttachSettings 
       throw UsageError("mode must be auto, hw, native or generic, got '" + std::string(value) +
                        "'");
     s.mode = *mode;
+  } else if (key == "hook") {
+    auto hook = parse_hook_preference(value);
+    if (!hook)
+      throw UsageError("hook must be auto, xdp or tc, got '" + std::string(value) + "'");
+    s.hook = *hook;
+  } else if (key == "neutral-qdisc") {
+    s.neutral_qdiscs = split_words(value);
   } else if (key == "max-flows") {
     s.max_flows = static_cast<std::uint32_t>(parse_unsigned(value, "max-flows", 1, 1u << 24));
   } else if (key == "exclude-mark") {
@@ -104,9 +111,10 @@ void apply_setting(std::string_view key, std::string_view value, AttachSettings 
                        "'");
     s.pin_dir = std::string(value);
   } else {
-    throw UsageError("unknown setting '" + std::string(key) +
-                     "' (known: interfaces, mode, max-flows, exclude-mark, idle-timeout, "
-                     "verbose, replace, pin)");
+    throw UsageError(
+        "unknown setting '" + std::string(key) +
+        "' (known: interfaces, mode, hook, neutral-qdisc, max-flows, exclude-mark, idle-timeout, "
+        "verbose, replace, pin)");
   }
 }
 

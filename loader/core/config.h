@@ -6,6 +6,8 @@
 // '#' starts a comment; booleans are yes/no/true/false/1/0.
 //   interfaces = lan0 wan0
 //   mode = auto
+//   hook = auto
+//   neutral-qdisc = sfq prio
 //   max-flows = 262144
 //   exclude-mark = 0x10/0x10
 //   idle-timeout = 300
@@ -19,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/hook_choice.h"
 #include "core/xdp_mode.h"
 #include "xdpflow/flow.h"
 
@@ -27,6 +30,10 @@ namespace xdpflow {
 struct AttachSettings {
   std::vector<std::string> interfaces;
   XdpMode mode = XdpMode::Auto;
+  HookPreference hook = HookPreference::Auto;
+  // Qdisc kinds the user declares neutral (not shaping) beside the built-in
+  // ones (core/hook_choice.h is_neutral_qdisc).
+  std::vector<std::string> neutral_qdiscs;
   std::uint32_t max_flows = XF_DEFAULT_MAX_FLOWS;
   std::uint32_t exclude_mark = 0, exclude_mask = 0;
   unsigned idle_timeout_sec = 300;

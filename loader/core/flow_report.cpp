@@ -26,6 +26,7 @@ FlowDirection direction_of(const FlowEntry &e) {
   d.packets = e.value.packets;
   d.bytes = e.value.bytes;
   d.last_seen_ns = e.value.last_seen_ns;
+  d.flags = e.value.flags;
   return d;
 }
 
@@ -122,6 +123,26 @@ void sort_connections(std::vector<Connection> &conns, FlowSort by, std::size_t t
     conns.resize(top);
 }
 
+std::string direction_hook_name(std::uint32_t flags, bool ingress_xdp, bool ingress_tc) {
+  // XDP runs first and forwards what has no TC_ONLY flag; what it passes
+  // (or all, without XDP) meets the TC program if the ingress has one.
+  if (ingress_xdp && !(flags & XF_FLOW_TC_ONLY))
+    return "xdp";
+  return ingress_tc ? "tc" : "kernel";
+}
+
+void annotate_hooks(std::vector<Connection> &conns, const IngressHooks &hooks) {
+  auto set = [&](FlowDirection &d) {
+    auto [xdp, tc] = hooks(d.in_ifindex);
+    d.hook = direction_hook_name(d.flags, xdp, tc);
+  };
+  for (auto &c : conns) {
+    set(c.original);
+    if (c.reply)
+      set(*c.reply);
+  }
+}
+
 std::string proto_name(std::uint8_t proto) {
   if (proto == IPPROTO_TCP)
     return "tcp";
@@ -144,6 +165,7 @@ std::string flows_table(const std::vector<Connection> &conns, const IfName &ifna
                {"NAT"},
                {"IN"},
                {"OUT"},
+               {"HOOK"},
                {"PACKETS", A::Right},
                {"BYTES", A::Right},
                {"IDLE", A::Right}});
@@ -156,8 +178,11 @@ std::string flows_table(const std::vector<Connection> &conns, const IfName &ifna
       orig += " (reply only)";
     else if (!c.reply)
       orig += " (original only)";
+    std::string hooks = o.hook.empty() ? "-" : o.hook;
+    if (c.reply && !c.reply->hook.empty())
+      hooks += "/" + c.reply->hook; // original/reply
     t.add_row({proto_name(o.tuple.proto), orig, nat_text(o), ifname(o.in_ifindex),
-               ifname(o.out_ifindex), std::to_string(c.packets()), std::to_string(c.bytes()),
+               ifname(o.out_ifindex), hooks, std::to_string(c.packets()), std::to_string(c.bytes()),
                idle ? human_duration(*idle) : "never"});
   }
   std::string out = conns.empty() ? std::string() : t.render();
@@ -189,6 +214,8 @@ void direction_json(JsonWriter &j, const FlowDirection &d, const IfName &ifname,
   if (d.nat & XF_NAT_DST_PORT)
     j.field("dport", unsigned{w.dport});
   j.end_object();
+  if (!d.hook.empty())
+    j.field("hook", d.hook);
   j.field("packets", d.packets);
   j.field("bytes", d.bytes);
   j.key("idle_sec");

@@ -26,7 +26,15 @@ struct FlowDirection {
   IpAddr new_src, new_dst;
   std::uint16_t new_sport = 0, new_dport = 0; // host order
   std::uint64_t packets = 0, bytes = 0, last_seen_ns = 0;
+  std::uint32_t flags = 0; // xf_flow_value.flags
+  // What forwards it: "xdp", "tc" or "kernel" (set by the caller, who knows
+  // the interfaces' hooks: direction_hook_name); empty: not shown.
+  std::string hook;
 };
+
+// The hook that forwards a direction: its entry's flags and what runs on
+// its ingress (the interface's XDP program, the TC program on its ingress).
+std::string direction_hook_name(std::uint32_t flags, bool ingress_xdp, bool ingress_tc);
 
 struct Connection {
   // The original direction, or the only direction present (an entry whose
@@ -59,6 +67,10 @@ std::string flows_table(const std::vector<Connection> &conns, const IfName &ifna
                         std::uint64_t now_ns);
 std::string flows_json(const std::vector<Connection> &conns, const IfName &ifname,
                        std::uint64_t now_ns);
+
+// Fills every direction's hook through direction_hook_name.
+using IngressHooks = std::function<std::pair<bool, bool>(std::uint32_t ifindex)>; // xdp, tc
+void annotate_hooks(std::vector<Connection> &conns, const IngressHooks &hooks);
 
 // "tcp", "udp" or the protocol number.
 std::string proto_name(std::uint8_t proto);

@@ -103,6 +103,17 @@ std::uint64_t FlowSync::window_ns(std::uint8_t proto) const {
   return std::min<std::uint64_t>(config_.keepalive_interval_ns, timeout_sec(proto) * sec_ns / 3);
 }
 
+std::uint32_t FlowSync::direction_flags(const xf_flow_key &key,
+                                        const xf_flow_action &action) const {
+  if (!policy_)
+    return 0;
+  // Anything but XDP: the XDP program (if the ingress has one) passes it on,
+  // to the TC program beside it or, where there is none, to the kernel.
+  return policy_->decide(key.ifindex, action.egress_ifindex).hook == DirectionHook::Xdp
+             ? 0
+             : XF_FLOW_TC_ONLY;
+}
+
 bool FlowSync::allowed(const std::optional<Egress> &eg) const {
   return eg && config_.redirect_ifindexes.count(eg->ifindex);
 }
@@ -420,7 +431,7 @@ FlowSync::Claim FlowSync::claim(const xf_flow_key &key, const xf_flow_value &val
 // Rewrites the connection's own entry when its action (or id) changed,
 // keeping the counters so keepalive and `xdpflow flows` see continuity.
 bool FlowSync::rewrite(const xf_flow_key &key, xf_flow_value value, const xf_flow_value &old) {
-  if (same_action(old.action, value.action) && old.ct_id == value.ct_id)
+  if (same_action(old.action, value.action) && old.ct_id == value.ct_id && old.flags == value.flags)
     return false;
   keep_counters(value, old);
   table_.upsert(key, value);
@@ -437,6 +448,7 @@ SyncOutcome FlowSync::write_entries(const FlowEntries &e, std::uint32_t ct_id, s
   for (int d = 0; d < 2; d++) {
     v[d].action = e.actions[d];
     v[d].ct_id = ct_id;
+    v[d].flags = direction_flags(e.keys[d], e.actions[d]);
     // Not idle from the start; packets == 0 tells keepalive it was never hit.
     v[d].last_seen_ns = now_ns;
   }

@@ -18,6 +18,7 @@
 #include "core/flow_entry.h"
 #include "core/flow_key.h"
 #include "core/flow_table.h"
+#include "core/hook_choice.h"
 #include "core/idle_flows.h"
 
 namespace xdpflow {
@@ -134,6 +135,11 @@ public:
   void keepalive_finish();
 
   void set_ct_timeouts(std::uint32_t tcp_sec, std::uint32_t udp_sec);
+  // Which hook forwards each direction (core/hook_choice.h): entries of a
+  // direction not forwarded by its ingress's XDP get XF_FLOW_TC_ONLY. Null
+  // (the default): every entry is written without flags. When the policy's
+  // answers change, reresolve_all() rewrites the entries that differ.
+  void set_direction_policy(DirectionPolicy *policy) { policy_ = policy; }
   FlowSyncStats stats() const;
   // Connections FlowSync keeps a record of itself (pending + idle); none for
   // offloaded ones.
@@ -204,6 +210,8 @@ private:
   bool allowed(const std::optional<Egress> &eg) const;
   std::uint32_t timeout_sec(std::uint8_t proto) const;
   std::uint64_t window_ns(std::uint8_t proto) const;
+  // xf_flow_value.flags of the entry at key with this action.
+  std::uint32_t direction_flags(const xf_flow_key &key, const xf_flow_action &action) const;
   void logv(const std::string &line) const;
   void log(const std::string &line) const;
 
@@ -212,6 +220,7 @@ private:
   EgressLookup &egress_;
   ConntrackWriter &ct_;
   Logger log_;
+  DirectionPolicy *policy_ = nullptr;
   PendingMap pending_;
   IdleFlows idle_;
   bool full_logged_ = false;

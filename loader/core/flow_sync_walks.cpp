@@ -30,7 +30,8 @@ void FlowSync::walk(const std::function<void(const xf_flow_key &, const xf_flow_
 }
 
 // Each entry's action says where its packets leave: an entry whose egress
-// still resolves the same costs no syscall, so a route or neighbour change
+// still resolves the same (and whose hook is still the one the direction
+// policy says) costs no syscall, so a route or neighbour change
 // costs a walk of the table plus the connections it really moves.
 void FlowSync::reresolve_all(std::uint64_t now_ns) {
   walk([&](const xf_flow_key &key, const xf_flow_value &value) {
@@ -39,7 +40,8 @@ void FlowSync::reresolve_all(std::uint64_t now_ns) {
     if (allowed(eg) && eg->ifindex == a.egress_ifindex && eg->mtu == a.mtu &&
         std::memcmp(eg->src_mac.data(), a.src_mac, 6) == 0 &&
         std::memcmp(eg->dst_mac.data(), a.dst_mac, 6) == 0 &&
-        std::memcmp(&eg->encap, &a.encap, sizeof(xf_encap)) == 0)
+        std::memcmp(&eg->encap, &a.encap, sizeof(xf_encap)) == 0 &&
+        value.flags == direction_flags(key, a))
       return;
     // Its connection is placed anew, from the table's current original
     // entry (the chunk may hold a copy of one this walk already changed).

@@ -9,23 +9,52 @@ namespace xdpflow {
 
 std::string_view slow_reason_name(unsigned reason) {
   static constexpr std::string_view names[XF_SLOW_MAX] = {
-      "no_flow",     "tcp_fin_rst", "ttl",      "mtu",      "unparsed",  "not_ip",
-      "not_tcp_udp", "ip_options",  "fragment", "ipv6_ext", "no_egress", "not_unicast",
+      "no_flow",
+      "tcp_fin_rst",
+      "ttl",
+      "mtu",
+      "unparsed",
+      "not_ip",
+      "not_tcp_udp",
+      "ip_options",
+      "fragment",
+      "ipv6_ext",
+      "no_egress",
+      "not_unicast",
+      "to_tc",
+      "stale_control_plane",
+      "not_for_us",
+      "head_adjust_failed",
+      "tc_unsupported",
+      "bad_ip_checksum",
+      "bad_ip_header",
+      "bad_ip_length",
+      "truncated_l4",
+      "bad_tcp_doff",
+      "martian_address",
+      "trailer",
+      "torn_entry",
   };
   return reason < XF_SLOW_MAX ? names[reason] : "unknown";
 }
 
 xf_counters sum_counters(const std::vector<xf_counters> &per_cpu) {
   xf_counters t{};
-  for (const auto &c : per_cpu) {
-    t.rx_packets += c.rx_packets;
-    t.fast_packets += c.fast_packets;
-    t.fast_bytes += c.fast_bytes;
-    t.redirect_errors += c.redirect_errors;
-    for (unsigned r = 0; r < XF_SLOW_MAX; r++)
-      t.slow[r] += c.slow[r];
-  }
+  for (const auto &c : per_cpu)
+    xf_counters_add(&t, &c);
   return t;
+}
+
+void set_hook_counters(StatsSnapshot &s, const std::array<xf_counters, XF_HOOK_COUNT> &hooks) {
+  s.totals = xf_counters{};
+  for (unsigned h = 0; h < XF_HOOK_COUNT; h++) {
+    s.hooks[h] = hooks[h];
+    xf_counters_add(&s.totals, &hooks[h]);
+  }
+}
+
+std::string_view hook_name(unsigned hook) {
+  return hook == XF_HOOK_XDP ? "xdp" : hook == XF_HOOK_TC ? "tc" : "unknown";
 }
 
 namespace {
@@ -37,6 +66,20 @@ std::uint64_t slow_total(const xf_counters &c) {
 }
 } // namespace
 
+namespace {
+void counters_json(JsonWriter &j, const xf_counters &c) {
+  j.field("rx_packets", std::uint64_t{c.rx_packets});
+  j.field("fast_packets", std::uint64_t{c.fast_packets});
+  j.field("fast_bytes", std::uint64_t{c.fast_bytes});
+  j.field("slow_packets", slow_total(c));
+  j.key("slow_reasons").begin_object();
+  for (unsigned r = 0; r < XF_SLOW_MAX; r++)
+    j.field(slow_reason_name(r), std::uint64_t{c.slow[r]});
+  j.end_object();
+  j.field("redirect_errors", std::uint64_t{c.redirect_errors});
+}
+} // namespace
+
 std::string stats_json(const StatsSnapshot &s) {
   JsonWriter j;
   j.begin_object();
@@ -45,20 +88,25 @@ std::string stats_json(const StatsSnapshot &s) {
     j.begin_object()
         .field("name", std::string_view(i.name))
         .field("ifindex", std::uint64_t{i.ifindex})
-        .field("mode", to_string(i.mode))
-        .end_object();
+        .field("hook", to_string(i.hook))
+        .key("mode");
+    if (i.hook == Hook::Xdp) // the XDP mode means nothing on a TC interface
+      j.value(to_string(i.mode));
+    else
+      j.null();
+    j.end_object();
   }
   j.end_array();
   j.key("totals").begin_object();
-  j.field("rx_packets", std::uint64_t{s.totals.rx_packets});
-  j.field("fast_packets", std::uint64_t{s.totals.fast_packets});
-  j.field("fast_bytes", std::uint64_t{s.totals.fast_bytes});
-  j.field("slow_packets", slow_total(s.totals));
-  j.key("slow_reasons").begin_object();
-  for (unsigned r = 0; r < XF_SLOW_MAX; r++)
-    j.field(slow_reason_name(r), std::uint64_t{s.totals.slow[r]});
+  counters_json(j, s.totals);
   j.end_object();
-  j.field("redirect_errors", std::uint64_t{s.totals.redirect_errors});
+  // The same counters per hook (totals are their sum).
+  j.key("hooks").begin_object();
+  for (unsigned h = 0; h < XF_HOOK_COUNT; h++) {
+    j.key(hook_name(h)).begin_object();
+    counters_json(j, s.hooks[h]);
+    j.end_object();
+  }
   j.end_object();
   j.key("flows").begin_object();
   j.field("offloaded", s.flows_offloaded);
@@ -72,11 +120,15 @@ std::string stats_json(const StatsSnapshot &s) {
 std::string stats_table(const StatsSnapshot &s) {
   std::string out = "Interfaces:";
   for (const auto &i : s.interfaces)
-    out += " " + i.name + " (" + std::string(to_string(i.mode)) + ")";
+    out += " " + i.name + " (" + std::string(i.hook == Hook::Xdp ? to_string(i.mode) : "tc") + ")";
   out += "\n\n";
   const auto &t = s.totals;
-  TextTable table(
-      {{"COUNTER"}, {"PACKETS", TextTable::Align::Right}, {"SHARE", TextTable::Align::Right}});
+  TextTable table({{"COUNTER"},
+                   {"PACKETS", TextTable::Align::Right},
+                   {"SHARE", TextTable::Align::Right},
+                   {"XDP", TextTable::Align::Right},
+                   {"TC", TextTable::Align::Right}});
+  const auto &x = s.hooks[XF_HOOK_XDP], &tc = s.hooks[XF_HOOK_TC];
   auto share = [&](std::uint64_t n) {
     if (t.rx_packets == 0)
       return std::string("-");
@@ -84,15 +136,17 @@ std::string stats_table(const StatsSnapshot &s) {
     std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * double(n) / double(t.rx_packets));
     return std::string(buf);
   };
-  table.add_row({"received", std::to_string(t.rx_packets), share(t.rx_packets)});
-  table.add_row({"fast path", std::to_string(t.fast_packets), share(t.fast_packets)});
-  std::uint64_t slow = slow_total(t);
-  table.add_row({"slow path", std::to_string(slow), share(slow)});
+  auto row = [&](std::string label, std::uint64_t total, std::uint64_t xdp, std::uint64_t tc_n) {
+    table.add_row({std::move(label), std::to_string(total), share(total), std::to_string(xdp),
+                   std::to_string(tc_n)});
+  };
+  row("received", t.rx_packets, x.rx_packets, tc.rx_packets);
+  row("fast path", t.fast_packets, x.fast_packets, tc.fast_packets);
+  row("slow path", slow_total(t), slow_total(x), slow_total(tc));
   for (unsigned r = 0; r < XF_SLOW_MAX; r++)
     if (t.slow[r] || r <= XF_SLOW_UNPARSED)
-      table.add_row(
-          {"  " + std::string(slow_reason_name(r)), std::to_string(t.slow[r]), share(t.slow[r])});
-  table.add_row({"redirect errors", std::to_string(t.redirect_errors), share(t.redirect_errors)});
+      row("  " + std::string(slow_reason_name(r)), t.slow[r], x.slow[r], tc.slow[r]);
+  row("redirect errors", t.redirect_errors, x.redirect_errors, tc.redirect_errors);
   out += table.render();
   out += "\nFast-path bytes: " + std::to_string(t.fast_bytes) + " (" +
          human_bytes(double(t.fast_bytes)) + ")\n";

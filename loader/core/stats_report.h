@@ -3,12 +3,14 @@
 // JSON whose field names DESIGN.md fixes ("Command line"). Pure.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/hook_choice.h"
 #include "core/xdp_mode.h"
 #include "xdpflow/flow.h"
 
@@ -24,18 +26,26 @@ struct AttachedInterface {
   std::optional<std::uint64_t> features; // driver XDP features, if known
   bool redirect_target = false;          // in the devmap
   std::string driver;                    // "veth", "mlx5_core"...; empty if unknown
+  Hook hook = Hook::Xdp;                 // what forwards the packets arriving here (mode: XDP only)
+  std::string hook_reason;               // one line: why that hook (core/hook_choice.h)
+  std::string tc_ingress; // the TC program's link on its ingress: "tcx", "clsact", "" none
 };
 
 struct StatsSnapshot {
   std::vector<AttachedInterface> interfaces;
-  xf_counters totals{};              // summed over CPUs
-  std::uint64_t flows_offloaded = 0; // connections in the table
-  std::uint64_t flows_capacity = 0;  // connections the table holds
-  std::uint64_t rejected_full = 0;   // from the control plane's xf_status
+  xf_counters totals{};                           // summed over CPUs and hooks
+  std::array<xf_counters, XF_HOOK_COUNT> hooks{}; // summed over CPUs, by enum xf_hook
+  std::uint64_t flows_offloaded = 0;              // connections in the table
+  std::uint64_t flows_capacity = 0;               // connections the table holds
+  std::uint64_t rejected_full = 0;                // from the control plane's xf_status
 };
 
 // Adds every CPU's copy of the counters.
 xf_counters sum_counters(const std::vector<xf_counters> &per_cpu);
+// Sets the totals to the sum of both hooks' counters.
+void set_hook_counters(StatsSnapshot &s, const std::array<xf_counters, XF_HOOK_COUNT> &hooks);
+// JSON / table name of an enum xf_hook: "xdp", "tc".
+std::string_view hook_name(unsigned hook);
 
 std::string stats_json(const StatsSnapshot &s);
 std::string stats_table(const StatsSnapshot &s);

@@ -14,6 +14,14 @@ std::uint64_t age_ns(std::uint64_t then, std::uint64_t now) {
   return now > then ? now - then : 0;
 }
 
+// "xdp", "xdp+tc" (the TC program beside XDP), "tc", "tc (off)" when the
+// TC program left its ingress (redirected to an ifb).
+std::string hook_text(const AttachedInterface &i) {
+  if (i.hook == Hook::Xdp)
+    return i.tc_ingress.empty() ? "xdp" : "xdp+" + i.tc_ingress;
+  return i.tc_ingress.empty() ? "tc (none)" : "tc/" + i.tc_ingress;
+}
+
 std::string features_text(const std::optional<std::uint64_t> &features) {
   if (!features)
     return "unknown";
@@ -80,14 +88,19 @@ std::string status_table(const StatusSnapshot &s) {
   TextTable t({{"INTERFACE"},
                {"IFINDEX", A::Right},
                {"DRIVER"},
+               {"HOOK"},
                {"MODE"},
                {"REDIRECT TARGET"},
                {"XDP FEATURES"}});
   for (const auto &i : s.interfaces)
-    t.add_row({i.name, std::to_string(i.ifindex), i.driver.empty() ? "?" : i.driver,
-               std::string(to_string(i.mode)), i.redirect_target ? "yes" : "no (no ndo-xmit)",
-               features_text(i.features)});
+    t.add_row({i.name, std::to_string(i.ifindex), i.driver.empty() ? "?" : i.driver, hook_text(i),
+               i.hook == Hook::Xdp ? std::string(to_string(i.mode)) : "-",
+               i.redirect_target ? "yes" : "no (no ndo-xmit)", features_text(i.features)});
   out += t.render();
+  out += "\nHooks:\n";
+  for (const auto &i : s.interfaces)
+    out += "  " + i.name + ": " + std::string(to_string(i.hook)) + ": " +
+           (i.hook_reason.empty() ? "?" : i.hook_reason) + "\n";
   return out;
 }
 
@@ -101,7 +114,18 @@ std::string status_json(const StatusSnapshot &s) {
     j.field("name", i.name);
     j.field("ifindex", unsigned{i.ifindex});
     j.field("driver", i.driver);
-    j.field("mode", to_string(i.mode));
+    j.field("hook", to_string(i.hook));
+    j.field("hook_reason", i.hook_reason);
+    j.key("tc_ingress");
+    if (i.tc_ingress.empty())
+      j.null();
+    else
+      j.value(i.tc_ingress);
+    j.key("mode");
+    if (i.hook == Hook::Xdp)
+      j.value(to_string(i.mode));
+    else
+      j.null();
     j.field("redirect_target", i.redirect_target);
     j.key("xdp_features");
     if (i.features) {

@@ -20,6 +20,7 @@
 #include "kernel/ct_netlink.h"
 #include "kernel/fast_path.h"
 #include "kernel/relearning.h"
+#include "kernel/tc_hooks.h"
 
 namespace xdpflow {
 namespace {
@@ -62,7 +63,8 @@ constexpr int default_ct_rcvbuf = 64 << 20;
 struct ControlPlane::Impl {
   Impl(const ControlPlaneConfig &config, FastPath &fast_path)
       : config(config), fast_path(fast_path), table(fast_path.flow_maps()),
-        relearning(ifindexes_of(config), redirect_targets(config), fast_path.prog_fd(), log_line),
+        relearning(ifindexes_of(config), redirect_targets(config),
+                   {fast_path.prog_fd(), fast_path.tc_prog_fd()}, log_line),
         listener(config.ct_rcvbuf_bytes ? config.ct_rcvbuf_bytes : default_ct_rcvbuf),
         sync(make_sync_config(config), table, relearning.egress(), writer, log_line) {
     status.pid = static_cast<__u32>(getpid());
@@ -220,11 +222,13 @@ struct ControlPlane::Impl {
     std::uint64_t next_retry = monotonic_ns() + 1000 * ms;
     std::uint64_t next_idle_check = monotonic_ns() + 10'000 * ms;
     while (!stop.load()) {
-      pollfd fds[4] = {{listener.fd(), POLLIN, 0}};
+      // The conntrack listener, the tc facts, then the relearning's sockets.
       auto relearn_fds = relearning.fds();
-      for (std::size_t i = 0; i < 3; i++)
-        fds[i + 1] = {relearn_fds[i], POLLIN, 0};
-      int n = poll(fds, 4, in_pass ? 0 : 100);
+      std::vector<pollfd> fds{{listener.fd(), POLLIN, 0},
+                              {tc_hooks ? tc_hooks->fd() : -1, POLLIN, 0}};
+      for (int fd : relearn_fds)
+        fds.push_back({fd, POLLIN, 0});
+      int n = poll(fds.data(), fds.size(), in_pass ? 0 : 100);
       if (n < 0 && errno != EINTR)
         throw SysError(errno, "waiting for netlink events");
       std::uint64_t now = monotonic_ns();
@@ -234,10 +238,17 @@ struct ControlPlane::Impl {
 
       // Changes first: an observation queued behind a route change is the
       // old decision's and is forgotten with it.
-      if ((fds[1].revents | fds[2].revents | fds[3].revents) & POLLIN) {
+      bool changed = false;
+      for (std::size_t i = 2; i < fds.size(); i++)
+        changed |= (fds[i].revents & POLLIN) != 0;
+      if (changed) {
         report_removed_interfaces();
         relearning.process(sync, now);
       }
+      // A qdisc or ingress filter changed: entries whose hook differs now
+      // are rewritten (the walk skips those still right).
+      if ((fds[1].revents & POLLIN) && tc_hooks->refresh())
+        sync.reresolve_all(now);
       if (fds[0].revents & POLLIN) {
         auto res = listener.read([this](const CtParseResult &r) { on_ct_message(r); });
         if (res == CtListener::ReadResult::Overrun)
@@ -304,6 +315,7 @@ struct ControlPlane::Impl {
 
   ControlPlaneConfig config;
   FastPath &fast_path;
+  TcHooks *tc_hooks = nullptr;
   std::set<std::uint32_t> removed_ifindexes; // attached interfaces deleted meanwhile
   BpfFlowTable table;
   NetlinkConntrackWriter writer;
@@ -325,6 +337,11 @@ ControlPlane::ControlPlane(const ControlPlaneConfig &config, FastPath &fast_path
 
 ControlPlane::~ControlPlane() {
   delete impl_;
+}
+
+void ControlPlane::follow_tc(TcHooks &hooks) {
+  impl_->tc_hooks = &hooks;
+  impl_->sync.set_direction_policy(&hooks);
 }
 
 void ControlPlane::run(const std::atomic<bool> &stop, const std::function<void()> &on_synced) {

@@ -15,6 +15,7 @@
 namespace xdpflow {
 
 class FastPath;
+class TcHooks;
 
 struct ControlPlaneConfig {
   struct Interface {
@@ -37,6 +38,11 @@ public:
   ~ControlPlane();
   ControlPlane(const ControlPlane &) = delete;
   ControlPlane &operator=(const ControlPlane &) = delete;
+
+  // Lets FlowSync ask hooks which hook forwards each direction, and follows
+  // tc changes (qdiscs, ifb redirects) through it while running: entries
+  // whose decision changed are rewritten within one poll. Before run().
+  void follow_tc(TcHooks &hooks);
 
   // Dumps conntrack, offloads what qualifies, calls on_synced once, then
   // follows conntrack events, route/neighbour/link changes and keepalive until

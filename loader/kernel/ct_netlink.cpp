@@ -55,7 +55,9 @@ CtListener::ReadResult CtListener::read(const OnMessage &on_msg, int max_datagra
 }
 
 int CtListener::grow_buffer() {
-  rcvbuf_ = events_.set_rcvbuf(std::min<long>(2L * rcvbuf_, max_rcvbuf));
+  // In 64 bits: twice the maximum overflows a 32-bit long.
+  rcvbuf_ = events_.set_rcvbuf(
+      static_cast<int>(std::min<std::int64_t>(std::int64_t{2} * rcvbuf_, max_rcvbuf)));
   return rcvbuf_;
 }
 
@@ -74,10 +76,15 @@ long CtListener::drops() const {
   while (std::getline(in, line)) {
     std::istringstream f(line);
     std::string sk;
-    long eth, pid, groups, rmem, wmem, dump, locks, drops;
+    // Pid is a 32-bit port id printed unsigned (>= 2^31 for kernel-assigned
+    // ids), Groups 32 bits in hex: neither fits a 32-bit long.
+    int eth;
+    std::uint32_t pid;
+    std::uint64_t groups;
+    long rmem, wmem, dump, locks, drops;
     if (f >> sk >> eth >> pid >> std::hex >> groups >> std::dec >> rmem >> wmem >> dump >> locks >>
         drops) {
-      if (eth == NETLINK_NETFILTER && static_cast<std::uint32_t>(pid) == events_.portid())
+      if (eth == NETLINK_NETFILTER && pid == events_.portid())
         return drops;
     }
   }

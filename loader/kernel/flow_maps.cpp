@@ -1,5 +1,7 @@
 #include "kernel/flow_maps.h"
 
+#include <cstring>
+
 #include <bpf/bpf.h>
 #include <cerrno>
 #include <string>
@@ -37,7 +39,16 @@ int read_batch(int fd, FlowTable::Cursor &cursor, std::size_t max, std::vector<x
 
 } // namespace
 
-int FlowMaps::update(const xf_flow_key &key, const xf_flow_value &value, __u64 flags) const {
+xf_flow_value with_action_check(const xf_flow_value &value) {
+  __u64 w[8];
+  std::memcpy(w, &value.action, sizeof w);
+  xf_flow_value v = value;
+  v.action_check = xf_action_check_words(w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]);
+  return v;
+}
+
+int FlowMaps::update(const xf_flow_key &key, const xf_flow_value &given, __u64 flags) const {
+  const xf_flow_value value = with_action_check(given);
   if (key.family == XF_FAMILY_IPV4) {
     xf_flow_key4 k = to_map_key4(key);
     return result(bpf_map_update_elem(v4, &k, &value, flags));
@@ -72,10 +83,10 @@ int FlowMaps::update_batch(const std::vector<xf_flow_key> &keys,
   for (std::size_t i = 0; i < keys.size() && i < values.size(); i++) {
     if (keys[i].family == XF_FAMILY_IPV4) {
       keys4.push_back(to_map_key4(keys[i]));
-      values4.push_back(values[i]);
+      values4.push_back(with_action_check(values[i]));
     } else {
       keys6.push_back(to_map_key6(keys[i]));
-      values6.push_back(values[i]);
+      values6.push_back(with_action_check(values[i]));
     }
   }
   if (!keys4.empty()) {

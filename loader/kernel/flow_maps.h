@@ -12,6 +12,10 @@
 
 namespace xdpflow {
 
+// The value as the maps must hold it: action_check computed over the action
+// (flow.h, "No torn entries"). FlowMaps' writes apply it.
+xf_flow_value with_action_check(const xf_flow_value &value);
+
 struct FlowMaps {
   int v4 = -1, v6 = -1; // not owned
 

@@ -20,6 +20,13 @@
 namespace xdpflow {
 
 inline constexpr const char *kProgName = "xdpflow";
+inline constexpr const char *kTcProgName = "xdpflow_tc"; // the same object's tc program
+
+// A program's name by id ("" when it is gone); throws when it cannot be
+// opened (permission: one line saying what to do).
+std::string prog_name_of(std::uint32_t prog_id);
+// Every interface of this network namespace (ifindex, name).
+std::vector<std::pair<std::uint32_t, std::string>> list_interfaces();
 
 // One XDP program attached to one interface of this netns, in one mode.
 struct XdpAttachment {
@@ -62,8 +69,12 @@ public:
   std::optional<xf_obs_status> observer_status() const;
   std::vector<PendingConnection> pending() const;
 
+  // Which hook runs on an interface's ingress: (xdp, tc).
+  std::pair<bool, bool> ingress_hooks(std::uint32_t ifindex) const;
+
 private:
   RunningInstance() = default;
+  std::uint32_t open_maps(std::uint32_t prog_id);
   std::uint32_t prog_id_ = 0;
   std::vector<AttachedInterface> interfaces_;
   UniqueFd flows4_, flows6_, counters_, devmap_, status_;

@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <cerrno>
+#include <cstdint>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -12,8 +13,10 @@
 namespace xdpflow {
 
 namespace {
-constexpr long kBpfFsMagic = 0xcafe4a11;
-}
+// BPF_FS_MAGIC; f_type is a 32-bit int on 32-bit targets, where this
+// value does not fit a long: compared as the 32 bits it is.
+constexpr std::uint32_t kBpfFsMagic = 0xcafe4a11u;
+} // namespace
 
 const std::vector<std::string> &MapPins::names() {
   static const std::vector<std::string> n = {"xf_flows4", "xf_flows6", "xf_counters", "xf_devmap",
@@ -27,7 +30,7 @@ MapPins::MapPins(const FastPath &fp, const std::string &dir) {
   struct statfs fs {};
   if (statfs(dir.c_str(), &fs) != 0)
     throw SysError(errno, "checking the pin directory " + dir);
-  if (static_cast<long>(fs.f_type) != kBpfFsMagic)
+  if (static_cast<std::uint32_t>(fs.f_type) != kBpfFsMagic)
     throw RuntimeError("--pin " + dir + " is not on a BPF filesystem (mount -t bpf bpf " +
                        "/sys/fs/bpf, then use a directory below it)");
   const int fds[] = {fp.flow_maps().v4, fp.flow_maps().v6, fp.counters_fd(), fp.devmap_fd(),

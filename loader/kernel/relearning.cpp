@@ -24,7 +24,7 @@ std::uint64_t monotonic_ns() {
 } // namespace
 
 Relearning::Relearning(const std::vector<std::uint32_t> &ifindexes,
-                       std::set<std::uint32_t> redirect, int bind_prog_fd,
+                       std::set<std::uint32_t> redirect, std::vector<int> bind_prog_fds,
                        std::function<void(const std::string &)> log)
     : log_(std::move(log)), redirect_(std::move(redirect)),
       observed_(
@@ -36,9 +36,12 @@ Relearning::Relearning(const std::vector<std::uint32_t> &ifindexes,
               return std::min(*link, *route);
             return route ? route : link;
           }) {
-  for (int fd : {observer_.status_fd(), observer_.pending_fd()})
-    if (bpf_prog_bind_map(bind_prog_fd, fd, nullptr))
-      throw SysError(errno, "binding the observer's status maps to the XDP program");
+  // Bound to both hooks' programs: `status` finds the maps through
+  // whichever of them is attached (an all-veth gateway has only TC).
+  for (int prog : bind_prog_fds)
+    for (int fd : {observer_.status_fd(), observer_.pending_fd()})
+      if (bpf_prog_bind_map(prog, fd, nullptr))
+        throw SysError(errno, "binding the observer's status maps to the fast path's programs");
   for (std::uint32_t ifindex : ifindexes)
     observer_.attach(ifindex);
 }

@@ -32,7 +32,7 @@ public:
   // may leave through. bind_prog_fd: the fast path's program, to which the
   // published maps are bound so other processes find them by its map ids.
   Relearning(const std::vector<std::uint32_t> &ifindexes, std::set<std::uint32_t> redirect,
-             int bind_prog_fd, std::function<void(const std::string &)> log);
+             std::vector<int> bind_prog_fds, std::function<void(const std::string &)> log);
 
   EgressLookup &egress() { return observed_; }
 

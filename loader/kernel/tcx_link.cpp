@@ -93,13 +93,26 @@ void TcLink::attach_clsact(int prog_fd) {
   priority_ = opts.priority;
 }
 
+void remove_clsact_filter(std::uint32_t ifindex, TcDirection dir, std::uint32_t handle,
+                          std::uint32_t priority) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
+              .attach_point = tc_point(dir));
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = priority);
+  int rc = bpf_tc_detach(&hook, &opts);
+  if (rc < 0)
+    throw SysError(-rc, "removing the clsact bpf filter (handle " + std::to_string(handle) +
+                            ", priority " + std::to_string(priority) + ") from the " +
+                            where(ifindex, dir));
+}
+
 void TcLink::release() {
   link_fd_.reset();
   if (handle_ != 0) {
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex_),
-                .attach_point = tc_point(dir_));
-    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle_, .priority = priority_);
-    bpf_tc_detach(&hook, &opts);
+    try {
+      remove_clsact_filter(ifindex_, dir_, handle_, priority_);
+    } catch (const SysError &) {
+      // the interface or the filter is gone already
+    }
     handle_ = 0;
   }
 }

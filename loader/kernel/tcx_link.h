@@ -59,6 +59,11 @@ private:
   std::uint32_t priority_ = 0;
 };
 
+// Removes a clsact bpf filter a killed process left (xdpflow detach).
+// Throws SysError.
+void remove_clsact_filter(std::uint32_t ifindex, TcDirection dir, std::uint32_t handle,
+                          std::uint32_t priority);
+
 // True when XDPFLOW_FORCE_CLSACT=1: tests of the clsact fallback on a kernel
 // that has tcx. Not an option users need.
 bool tc_force_clsact();

@@ -39,3 +39,13 @@ xf_xdp_ids() {
 xf_links_of_prog() {
   bpftool -j link show | jq -r --argjson p "$1" '.[] | select(.prog_id == $p) | .id'
 }
+
+# The per-netns lock of namespace $1: its file, and whether a process holds it
+# (an OFD write lock on that file's inode in /proc/locks).
+xf_lock_file() { echo "/run/xdpflow/netns-$(ip netns exec "$1" stat -Lc %i /proc/self/ns/net).lock"; }
+xf_lock_held() {
+  local f ino
+  f=$(xf_lock_file "$1")
+  ino=$(stat -c %i "$f" 2>/dev/null) || return 1
+  grep -Eq "OFDLCK +ADVISORY +WRITE .*:$ino " /proc/locks
+}

@@ -10,21 +10,21 @@ xf_require_root
 xf_gw_create
 out=$XF_GW_DIR/out
 
-lock_held() { xf_gw ss -xlH | grep -q '@xdpflow\b'; }
+lock_held() { xf_lock_held "$XF_NS_GW"; }
 nothing_left() { # PROG_ID WHEN
   local ifc
   for ifc in lan0 wan0; do
     [ -z "$(xf_xdp_ids "$XF_NS_GW" "$ifc")" ] || xf_fail "$2: XDP program left on $ifc"
   done
   [ -z "$(xf_links_of_prog "$1")" ] || xf_fail "$2: bpf_link of program $1 left"
-  ! lock_held || xf_fail "$2: the @xdpflow lock is still held"
+  ! lock_held || xf_fail "$2: the per-netns lock $(xf_lock_file "$XF_NS_GW") is still held"
 }
 
 # SIGTERM.
 xf_gw_attach
 prog=$(xf_xdpflow status --json | jq -er .program_id)
 [ -n "$(xf_links_of_prog "$prog")" ] || xf_fail "attach did not use a bpf_link"
-lock_held || xf_fail "running instance holds no @xdpflow lock"
+lock_held || xf_fail "running instance holds no per-netns lock"
 xf_expect_rc 1 "$out" xf_xdpflow detach --all
 xf_expect_line "$out" "^xdpflow: xdpflow is running in this network namespace \(pid $XF_XDPFLOW_PID\); stop it instead"
 # A `stats --watch` running meanwhile notices the stop instead of showing
@@ -68,10 +68,11 @@ xf_expect_line "$out" "^lan0: detached xdpflow \(program id $legacy, native XDP\
 
 # A link someone pinned (bpftool link pin) outlives a kill -9 and keeps the
 # program attached: detach finds the link by program and interface and
-# detaches it. bpffs pins live in one mount namespace: one `ip netns exec`.
+# detaches it (the XDP hook on purpose: its link is the one found through
+# `ip link`). bpffs pins live in one mount namespace: one `ip netns exec`.
 xf_gw sh -euc '
   mount -t bpf bpf /sys/fs/bpf
-  "$0" attach lan0 wan0 >"$1/pinlink.log" 2>&1 &
+  "$0" attach lan0 wan0 --hook xdp >"$1/pinlink.log" 2>&1 &
   pid=$!
   for i in $(seq 100); do "$0" stats --json >/dev/null 2>&1 && break; sleep 0.1; done
   prog=$(ip -j link show dev lan0 | jq -r ".[0].xdp.prog.id")

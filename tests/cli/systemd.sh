@@ -63,7 +63,8 @@ xf_wait_for 15 grep -q 'READY=1' "$XF_GW_DIR/notify.log" || {
   xf_fail "no READY=1 from ExecStart under $caps"
 }
 xf_expect_line "$XF_GW_DIR/notify.log" "^READY=1;STATUS=offloading on $XF_GW_LAN, $XF_GW_WAN;MAINPID=[0-9]+$"
-xf_expect_line "$XF_GW_DIR/attach.log" "^$XF_GW_WAN: attached in native XDP"
+xf_expect_line "$XF_GW_DIR/attach.log" "^$XF_GW_WAN: tc hook: veth "
+xf_expect_line "$XF_GW_DIR/attach.log" "^$XF_GW_WAN: TC program on the ingress: tcx$"
 [ "$(xf_xdpflow status --json | jq .control_plane.alive)" = true ] || xf_fail "control plane not alive"
 [ "$(xf_stat .flows.capacity)" = 4096 ] || xf_fail "config file not applied"
 kill -TERM "$XF_XDPFLOW_PID"

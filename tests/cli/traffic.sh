@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # stats, flows and status, human and JSON, checked field by field against a
 # real masqueraded TCP connection through the namespace gateway, read from
-# separate `ip netns exec` shells while attach runs.
+# separate `ip netns exec` shells while attach runs. The veths keep their
+# default offloads, so --hook auto forwards through TC: the ends' TSO
+# aggregates are forwarded as one skb each (counted once).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 xf_require_root
@@ -71,14 +73,16 @@ check "$flows" "$f.original.nat.sport // $f.original.sport" "$masq_port"
 check "$flows" "$f.reply.nat.dport // $f.reply.dport" "$sport"
 orig_pkts=$(jq "$f.original.packets" <<<"$flows")
 reply_pkts=$(jq "$f.reply.packets" <<<"$flows")
-[ "$orig_pkts" -gt 100 ] || xf_fail "original direction has only $orig_pkts fast packets"
+orig_bytes=$(jq "$f.original.bytes" <<<"$flows")
+[ "$orig_bytes" -gt 2000000 ] || xf_fail "original direction has only $orig_bytes fast bytes"
+[ "$orig_pkts" -gt 10 ] || xf_fail "original direction has only $orig_pkts fast packets"
 [ "$reply_pkts" -gt 10 ] || xf_fail "reply direction (ACKs) has only $reply_pkts fast packets"
 check "$flows" "$f.packets" $((orig_pkts + reply_pkts))
 idle=$(jq "$f.idle_sec" <<<"$flows")
 [ "$idle" -ge 0 ] && [ "$idle" -le 60 ] || xf_fail "idle_sec $idle: not the seconds since the last packet"
 
 # flows (human): one line like conntrack -L plus rewrite, egress, counters.
-grep -Eq "^tcp +$XF_CLIENT_V4:$sport -> $XF_SERVER_V4:$port +snat $XF_GW_WAN_V4:$masq_port +lan0 +wan0 +$((orig_pkts + reply_pkts)) +[0-9]+ +[0-9]+s$" <<<"$flows_txt" ||
+grep -Eq "^tcp +$XF_CLIENT_V4:$sport -> $XF_SERVER_V4:$port +snat $XF_GW_WAN_V4:$masq_port +lan0 +wan0 +tc/tc +$((orig_pkts + reply_pkts)) +[0-9]+ +[0-9]+s$" <<<"$flows_txt" ||
   xf_fail "flows table line not as expected"
 grep -q '^1 connection offloaded$' <<<"$flows_txt" || xf_fail "flows summary line"
 
@@ -95,10 +99,14 @@ check "$stats" .totals.redirect_errors 0
 check "$stats" .flows.offloaded 1
 check "$stats" .flows.capacity 1024
 check "$stats" .flows.rejected_full 0
-check "$stats" '[.interfaces[] | "\(.name)=\(.mode)"] | sort | join(",")' "lan0=native,wan0=native"
+check "$stats" '[.interfaces[] | "\(.name)=\(.hook)"] | sort | join(",")' "lan0=tc,wan0=tc"
+check "$flows" "$f.original.hook" tc
+check "$flows" "$f.reply.hook" tc
 check "$stats" '.interfaces[] | select(.name == "lan0") | .ifindex' "$(xf_gw cat /sys/class/net/lan0/ifindex)"
 # stats (human) shows the same totals.
-grep -Eq "^fast path +$fast +[0-9.]+%$" <<<"$stats_txt" || xf_fail "stats table: fast path row"
+# The total, its share, then the XDP and TC hooks' counts (their sum): all TC.
+grep -Eq "^fast path +$fast +[0-9.]+% +0 +$fast$" <<<"$stats_txt" || xf_fail "stats table: fast path row"
+check "$stats" '.hooks.xdp.fast_packets + .hooks.tc.fast_packets' "$fast"
 grep -q "^Flows offloaded: 1 of 1024 " <<<"$stats_txt" || xf_fail "stats table: flows line"
 
 # status: liveness from xf_status, modes, features, fill.
@@ -108,13 +116,16 @@ check "$status" '.control_plane.ct_events > 0' true
 check "$status" '.control_plane.offloads_total >= 1' true
 check "$status" .flows.offloaded 1
 check "$status" .flows.capacity 1024
-check "$status" '.interfaces[] | select(.name == "wan0") | .mode' native
+check "$status" '.interfaces[] | select(.name == "wan0") | .hook' tc
+check "$status" '.interfaces[] | select(.name == "wan0") | .tc_ingress' tcx
+check "$status" '.interfaces[] | select(.name == "wan0") | .mode' null
 check "$status" '.interfaces[] | select(.name == "wan0") | .driver' veth
-check "$status" '.interfaces[] | select(.name == "wan0") | .redirect_target' true
-check "$status" '.interfaces[] | select(.name == "wan0") | .xdp_features | index("ndo-xmit") != null' true
+check "$status" '.interfaces[] | select(.name == "wan0") | .hook_reason' \
+  "veth (sender checksum offload leaves CHECKSUM_PARTIAL frames XDP cannot see)"
 grep -Eq "^Control plane: pid $XF_XDPFLOW_PID, up [0-9]+s, heartbeat [0-9.]+s ago \(alive\)$" <<<"$status_txt" ||
   xf_fail "status: control plane line"
-grep -Eq '^wan0 +[0-9]+ +veth +native +yes +basic,redirect,ndo-xmit' <<<"$status_txt" || xf_fail "status: wan0 row"
+grep -Eq '^wan0 +[0-9]+ +veth +tc/tcx +- ' <<<"$status_txt" || xf_fail "status: wan0 row"
+grep -Eq '^  wan0: tc: veth \(sender checksum offload' <<<"$status_txt" || xf_fail "status: wan0 hook line"
 
 # stats --watch: a header, then one aligned row per interval.
 xf_xdpflow stats --watch 1 --count 2 >"$out"

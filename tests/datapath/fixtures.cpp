@@ -85,6 +85,12 @@ FlowSpec FlowSpec::mtu(std::uint16_t mtu) const {
   return f;
 }
 
+FlowSpec FlowSpec::tc_only() const {
+  FlowSpec f = *this;
+  f.flags |= XF_FLOW_TC_ONLY;
+  return f;
+}
+
 xf_encap untagged() {
   return xf_encap{};
 }
@@ -122,6 +128,18 @@ xf_encap vlan_pppoe_encap(std::uint16_t vid, std::uint16_t sid) {
 Fixture Fixture::with_devmap(std::vector<Dev> devs) const {
   Fixture f = *this;
   f.devmap = std::move(devs);
+  return f;
+}
+
+Fixture Fixture::tc_refuses(int reason) const {
+  Fixture f = *this;
+  f.tc_slow_reason = reason;
+  return f;
+}
+
+Fixture Fixture::only(Hooks h) const {
+  Fixture f = *this;
+  f.hooks = h;
   return f;
 }
 
@@ -204,7 +222,8 @@ void PrintTo(const Fixture &f, std::ostream *os) {
 
 std::vector<Fixture> all_fixtures() {
   std::vector<Fixture> all;
-  for (auto table : {hit_fixtures, encap_fixtures, refusal_fixtures, malformed_fixtures})
+  for (auto table : {hit_fixtures, encap_fixtures, refusal_fixtures, malformed_fixtures,
+                     kernel_check_fixtures, hook_fixtures})
     append(all, table());
   return all;
 }

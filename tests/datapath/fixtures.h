@@ -25,6 +25,7 @@ struct FlowSpec {
   FlowTuple tuple;
   Dev egress = Dev::kWan;
   xf_flow_action action{}; // egress_ifindex is filled in from `egress`
+  std::uint32_t flags = 0; // xf_flow_value.flags
 
   FlowSpec via(Dev out, const Mac &src_mac, const Mac &dst_mac, std::uint16_t mtu = 1500) const;
   FlowSpec snat(const std::string &addr, std::uint16_t port = 0) const; // port 0: keep
@@ -34,6 +35,7 @@ struct FlowSpec {
   FlowSpec arriving(const xf_encap &e) const; // key encapsulation
   FlowSpec leaving(const xf_encap &e) const;  // egress encapsulation
   FlowSpec mtu(std::uint16_t mtu) const;
+  FlowSpec tc_only() const; // XF_FLOW_TC_ONLY: a shaped egress
 };
 
 // One direction of a connection arriving on `in`, not yet routed.
@@ -46,8 +48,12 @@ xf_encap qinq_encap(std::uint16_t outer, std::uint16_t inner, bool outer_8021ad 
 xf_encap pppoe_encap(std::uint16_t sid);
 xf_encap vlan_pppoe_encap(std::uint16_t vid, std::uint16_t sid);
 
+// Which hooks a fixture runs through.
+enum class Hooks { kBoth, kXdpOnly, kTcOnly };
+
 struct Fixture {
   std::string name; // gtest parameter name: [A-Za-z0-9_]
+  Hooks hooks = Hooks::kBoth;
   Dev ingress = Dev::kLan;
   Bytes in;
   std::vector<FlowSpec> flows;
@@ -57,8 +63,15 @@ struct Fixture {
   int slow_reason = -1;      // XDP_PASS: the reason counted
   int hit_flow = -1;         // XDP_REDIRECT: the flow (index) whose counters advance
   bool redirect_error = false;
+  // The TC hook refuses what XDP does (e.g. a shorter layer-2 header): it
+  // passes the frame untouched with this reason instead.
+  int tc_slow_reason = -1;
+  bool stale_clock = false;    // the control plane last published 3 s ago
+  bool short_headroom = false; // XDP: no room to grow the head (see xdp_runner.h)
 
   Fixture with_devmap(std::vector<Dev> devs) const;
+  Fixture tc_refuses(int reason) const;
+  Fixture only(Hooks h) const;
   Fixture also(const FlowSpec &f) const; // one more (non-matching) entry installed
 };
 
@@ -109,6 +122,8 @@ std::vector<Fixture> hit_fixtures();
 std::vector<Fixture> encap_fixtures();
 std::vector<Fixture> refusal_fixtures();
 std::vector<Fixture> malformed_fixtures();
+std::vector<Fixture> kernel_check_fixtures(); // ip_rcv / ipv6_rcv refusals (issue 16)
+std::vector<Fixture> hook_fixtures();         // TC and XDP specifics
 std::vector<Fixture> all_fixtures();
 
 } // namespace xdpflow::testing

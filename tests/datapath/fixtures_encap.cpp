@@ -28,7 +28,8 @@ Packet tcp6_out(Packet p) {
 std::vector<Fixture> vlan_fixtures() {
   std::vector<Fixture> t;
   t.push_back(redirected("vlan_in_popped_out", udp4_in(lan_in().vlan(10)).build(),
-                         masq4(kUdp).arriving(vlan_encap(10)), udp4_out(wan_out()).build()));
+                         masq4(kUdp).arriving(vlan_encap(10)), udp4_out(wan_out()).build())
+                  .tc_refuses(XF_SLOW_TC_UNSUPPORTED));
   t.push_back(redirected("vlan_pushed_out", udp4_in(lan_in()).build(),
                          masq4(kUdp).leaving(vlan_encap(20)),
                          udp4_out(wan_out().vlan(20)).build()));
@@ -50,14 +51,16 @@ std::vector<Fixture> vlan_fixtures() {
   // QinQ: 802.1ad service tag outside, 802.1Q customer tag inside.
   t.push_back(redirected("qinq_in_popped_out",
                          udp4_in(lan_in().vlan(100, kTpid8021AD).vlan(10)).build(),
-                         masq4(kUdp).arriving(qinq_encap(100, 10)), udp4_out(wan_out()).build()));
+                         masq4(kUdp).arriving(qinq_encap(100, 10)), udp4_out(wan_out()).build())
+                  .tc_refuses(XF_SLOW_TC_UNSUPPORTED));
   t.push_back(redirected("qinq_pushed_out", tcp6_in(lan_in()).build(),
                          masq6(kTcp).leaving(qinq_encap(200, 20)),
                          tcp6_out(wan_out().vlan(200, kTpid8021AD).vlan(20)).build()));
   t.push_back(redirected("qinq_to_single_vlan",
                          udp4_in(lan_in().vlan(100, kTpid8021AD).vlan(10)).build(),
                          masq4(kUdp).arriving(qinq_encap(100, 10)).leaving(vlan_encap(30)),
-                         udp4_out(wan_out().vlan(30)).build()));
+                         udp4_out(wan_out().vlan(30)).build())
+                  .tc_refuses(XF_SLOW_TC_UNSUPPORTED));
   t.push_back(redirected("single_vlan_to_qinq", udp4_in(lan_in().vlan(30)).build(),
                          masq4(kUdp).arriving(vlan_encap(30)).leaving(qinq_encap(100, 10)),
                          udp4_out(wan_out().vlan(100, kTpid8021AD).vlan(10)).build()));
@@ -66,13 +69,14 @@ std::vector<Fixture> vlan_fixtures() {
                  masq4(kUdp).arriving(qinq_encap(100, 10, false)).leaving(qinq_encap(7, 8, false)),
                  udp4_out(wan_out().vlan(7).vlan(8)).build()));
   t.push_back(redirected(
-      "single_8021ad_tag", udp4_in(lan_in().vlan(100, kTpid8021AD)).build(),
-      [] {
-        xf_encap ad = vlan_encap(100);
-        ad.flags = XF_ENCAP_OUTER_8021AD;
-        return masq4(kUdp).arriving(ad);
-      }(),
-      udp4_out(wan_out()).build()));
+                  "single_8021ad_tag", udp4_in(lan_in().vlan(100, kTpid8021AD)).build(),
+                  [] {
+                    xf_encap ad = vlan_encap(100);
+                    ad.flags = XF_ENCAP_OUTER_8021AD;
+                    return masq4(kUdp).arriving(ad);
+                  }(),
+                  udp4_out(wan_out()).build())
+                  .tc_refuses(XF_SLOW_TC_UNSUPPORTED));
   t.push_back(passed("qinq_outer_tpid_differs_misses", udp4_in(lan_in().vlan(100).vlan(10)).build(),
                      XF_SLOW_NO_FLOW, {masq4(kUdp).arriving(qinq_encap(100, 10))}));
   t.push_back(passed("three_vlan_tags_unparsed",
@@ -91,7 +95,8 @@ std::vector<Fixture> pppoe_fixtures() {
       redirected("pppoe_v4_popped_in",
                  wan_in().pppoe(kSid).ipv4(kServer4, kGwWan4).tcp(53, 61000).payload(300).build(),
                  reply4(kTcp).arriving(pppoe_encap(kSid)),
-                 lan_out().ipv4(kServer4, kClient4, kTtl63).tcp(53, 40000).payload(300).build()));
+                 lan_out().ipv4(kServer4, kClient4, kTtl63).tcp(53, 40000).payload(300).build())
+          .tc_refuses(XF_SLOW_TC_UNSUPPORTED));
   t.push_back(redirected("pppoe_v6_pushed_out", tcp6_in(lan_in()).build(),
                          masq6(kTcp).leaving(pppoe_encap(kSid)),
                          tcp6_out(wan_out().pppoe(kSid)).build()));
@@ -99,40 +104,45 @@ std::vector<Fixture> pppoe_fixtures() {
       redirected("pppoe_v6_popped_in",
                  wan_in().pppoe(kSid).ipv6(kServer6, kGwWan6).udp(53, 61000).payload(9).build(),
                  reply6(kUdp).arriving(pppoe_encap(kSid)),
-                 lan_out().ipv6(kServer6, kClient6, kHl63).udp(53, 40000).payload(9).build()));
+                 lan_out().ipv6(kServer6, kClient6, kHl63).udp(53, 40000).payload(9).build())
+          .tc_refuses(XF_SLOW_TC_UNSUPPORTED));
   // PPPoE over a VLAN, as many ISPs do it.
   t.push_back(redirected("vlan_pppoe_pushed_out", udp4_in(lan_in()).build(),
                          masq4(kUdp).leaving(vlan_pppoe_encap(7, kSid)),
                          udp4_out(wan_out().vlan(7).pppoe(kSid)).build()));
-  t.push_back(redirected(
-      "vlan_pppoe_popped_in",
-      wan_in().vlan(7).pppoe(kSid).ipv4(kServer4, kGwWan4).udp(53, 61000).payload(22).build(),
-      reply4(kUdp).arriving(vlan_pppoe_encap(7, kSid)),
-      lan_out().ipv4(kServer4, kClient4, kTtl63).udp(53, 40000).payload(22).build()));
-  // The PPPoE length covers the IP packet + 2, never the Ethernet padding.
   t.push_back(
-      redirected("pppoe_length_from_ip_not_padding",
-                 lan_in().ipv4(kClient4, kServer4).udp(40000, 53).payload(1).pad_to(60).build(),
-                 masq4(kUdp).leaving(pppoe_encap(kSid)),
-                 // 43 bytes + 17 of padding in, 8 bytes of PPPoE pushed in front.
-                 wan_out()
-                     .pppoe(kSid)
-                     .ipv4(kGwWan4, kServer4, kTtl63)
-                     .udp(61000, 53)
-                     .payload(1)
-                     .pad_to(68)
-                     .build()));
-  // A padded PPPoE frame coming in: the padding stays after the IP packet.
-  t.push_back(redirected(
-      "pppoe_padded_frame_popped",
-      wan_in().pppoe(kSid).ipv4(kServer4, kGwWan4).udp(53, 61000).payload(1).pad_to(64).build(),
-      reply4(kUdp).arriving(pppoe_encap(kSid)),
-      lan_out().ipv4(kServer4, kClient4, kTtl63).udp(53, 40000).payload(1).pad_to(56).build()));
-  t.push_back(redirected(
-      "vlan_pppoe_v6_popped_in_to_vlan",
-      wan_in().vlan(7).pppoe(kSid).ipv6(kServer6, kGwWan6).tcp(53, 61000).payload(12).build(),
-      reply6(kTcp).arriving(vlan_pppoe_encap(7, kSid)).leaving(vlan_encap(10)),
-      lan_out().vlan(10).ipv6(kServer6, kClient6, kHl63).tcp(53, 40000).payload(12).build()));
+      redirected(
+          "vlan_pppoe_popped_in",
+          wan_in().vlan(7).pppoe(kSid).ipv4(kServer4, kGwWan4).udp(53, 61000).payload(22).build(),
+          reply4(kUdp).arriving(vlan_pppoe_encap(7, kSid)),
+          lan_out().ipv4(kServer4, kClient4, kTtl63).udp(53, 40000).payload(22).build())
+          .tc_refuses(XF_SLOW_TC_UNSUPPORTED));
+  // The PPPoE length covers the IP packet + 2, never the Ethernet padding,
+  // which is cut off as ip_rcv_core trims it (TC leaves padded frames to
+  // the kernel).
+  t.push_back(
+      redirected(
+          "pppoe_length_from_ip_not_padding",
+          lan_in().ipv4(kClient4, kServer4).udp(40000, 53).payload(1).pad_to(60).build(),
+          masq4(kUdp).leaving(pppoe_encap(kSid)),
+          // 43 bytes + 17 of padding in, 8 bytes of PPPoE pushed in front.
+          wan_out().pppoe(kSid).ipv4(kGwWan4, kServer4, kTtl63).udp(61000, 53).payload(1).build())
+          .tc_refuses(XF_SLOW_TRAILER));
+  // A padded PPPoE frame coming in: the padding goes with the encapsulation.
+  t.push_back(
+      redirected(
+          "pppoe_padded_frame_popped",
+          wan_in().pppoe(kSid).ipv4(kServer4, kGwWan4).udp(53, 61000).payload(1).pad_to(64).build(),
+          reply4(kUdp).arriving(pppoe_encap(kSid)),
+          lan_out().ipv4(kServer4, kClient4, kTtl63).udp(53, 40000).payload(1).build())
+          .tc_refuses(XF_SLOW_TRAILER));
+  t.push_back(
+      redirected(
+          "vlan_pppoe_v6_popped_in_to_vlan",
+          wan_in().vlan(7).pppoe(kSid).ipv6(kServer6, kGwWan6).tcp(53, 61000).payload(12).build(),
+          reply6(kTcp).arriving(vlan_pppoe_encap(7, kSid)).leaving(vlan_encap(10)),
+          lan_out().vlan(10).ipv6(kServer6, kClient6, kHl63).tcp(53, 40000).payload(12).build())
+          .tc_refuses(XF_SLOW_TC_UNSUPPORTED));
   // The egress MTU is the session's (1492 here): IP length 1493 passes.
   t.push_back(passed("pppoe_push_mtu_exceeded",
                      lan_in().ipv4(kClient4, kServer4).udp(40000, 53).payload(1465).build(),

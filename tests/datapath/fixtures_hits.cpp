@@ -237,10 +237,14 @@ std::vector<Fixture> corner_cases() {
       redirected("v6_udp_empty_payload", lan_in().ipv6(kClient6, kServer6).udp(40000, 53).build(),
                  to_wan(flow(Dev::kLan, udp, kClient6, 40000, kServer6, 53)).snat(kGwWan6, 61000),
                  wan_out().ipv6(kGwWan6, kServer6, hl63).udp(61000, 53).build()));
-  t.push_back(redirected(
-      "v4_udp_padded_to_60_bytes",
-      lan_in().ipv4(kClient4, kServer4).udp(40000, 53).payload(2).pad_to(60).build(), masq_udp,
-      wan_out().ipv4(kGwWan4, kServer4, ttl63).udp(61000, 53).payload(2).pad_to(60).build()));
+  // Ethernet padding is cut off as ip_rcv_core trims it (the egress device
+  // pads again where it must); TC leaves such frames to the kernel.
+  t.push_back(
+      redirected("v4_udp_padded_to_60_bytes",
+                 lan_in().ipv4(kClient4, kServer4).udp(40000, 53).payload(2).pad_to(60).build(),
+                 masq_udp,
+                 wan_out().ipv4(kGwWan4, kServer4, ttl63).udp(61000, 53).payload(2).build())
+          .tc_refuses(XF_SLOW_TRAILER));
 
   // TCP options, ToS, and flags other than FIN/RST are carried unchanged.
   const TcpOpts with_ts{.flags = kAck | kPsh,

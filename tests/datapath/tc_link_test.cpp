@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 
 #include "common/root.h"
+#include "kernel/tc_facts.h"
 #include "kernel/tcx_link.h"
 #include "test_netns.h"
 #include "xf_tc_pass.skel.h"
@@ -79,6 +80,14 @@ protected:
   std::string prog_id_;
 };
 
+// What tc_ingress_programs (used by status/flows to find the instance) says.
+bool on_ingress(std::uint32_t ifindex, const std::string &id, TcLinkKind kind) {
+  for (const auto &p : tc_ingress_programs(ifindex))
+    if (std::to_string(p.prog_id) == id && p.kind == kind)
+      return true;
+  return false;
+}
+
 bool lists_prog(const std::string &text, const std::string &id) {
   return text.find("prog " + id + "\n") != std::string::npos ||
          text.find("prog " + id + " ") != std::string::npos ||
@@ -93,6 +102,7 @@ TEST_F(TcLinkTest, TcxOnBothDirectionsIsListedAndGoneAfterDestruction) {
     EXPECT_STREQ(egress.kind(), "tcx");
     std::string links = tcx_links();
     EXPECT_TRUE(lists_prog(links, prog_id_)) << links;
+    EXPECT_TRUE(on_ingress(devices_->lan, prog_id_, TcLinkKind::Tcx));
     // No clsact filter was added on the way.
     EXPECT_EQ(filters("ingress").find("xf_tc_pass"), std::string::npos);
   }
@@ -139,7 +149,9 @@ TEST_F(TcLinkTest, ClsactFallbackFiltersAreListedAndRemovedLeavingOthers) {
     EXPECT_NE(in.find("u32"), std::string::npos) << in;
     std::string net = capture("bpftool net show dev xfdp-lan");
     EXPECT_NE(net.find("xf_tc_pass"), std::string::npos) << net;
+    EXPECT_TRUE(on_ingress(devices_->lan, prog_id_, TcLinkKind::Clsact));
   }
+  EXPECT_FALSE(on_ingress(devices_->lan, prog_id_, TcLinkKind::Clsact));
   std::string in = filters("ingress"), out = filters("egress");
   EXPECT_EQ(in.find("xf_tc_pass"), std::string::npos) << in;
   EXPECT_EQ(out.find("xf_tc_pass"), std::string::npos) << out;

@@ -33,8 +33,14 @@ TestDevices create() {
   run("ip link set lo up");
   run("ip link add xfdp-lan type veth peer name xfdp-wan");
   run("ip link add xfdp-dmz type veth peer name xfdp-spare");
-  for (const char *dev : {"xfdp-lan", "xfdp-wan", "xfdp-dmz", "xfdp-spare"})
-    run(std::string("ip link set ") + dev + " up");
+  // The gateway's MACs of the fixtures (fixtures.h): the TC hook's
+  // destination-MAC check is the kernel's own (pkt_type from the device).
+  const char *macs[][2] = {{"xfdp-lan", "02:00:00:00:01:01"},
+                           {"xfdp-wan", "02:00:00:00:02:01"},
+                           {"xfdp-dmz", "02:00:00:00:03:01"},
+                           {"xfdp-spare", "02:00:00:00:04:01"}};
+  for (const auto &dev : macs)
+    run(std::string("ip link set ") + dev[0] + " address " + dev[1] + " up");
   return TestDevices{ifindex_of("xfdp-lan"), ifindex_of("xfdp-wan"), ifindex_of("xfdp-dmz"),
                      ifindex_of("xfdp-spare")};
 }

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/stats_report.h"
+#include "kernel/fast_path.h"
 
 namespace xdpflow::testing {
 
@@ -32,15 +33,47 @@ XdpRun xdp_test_run(int prog_fd, const Bytes &frame, std::uint32_t ingress_ifind
   return XdpRun{opts.retval, std::move(out), opts.duration};
 }
 
-xf_counters read_counters(int counters_fd) {
-  int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0)
-    throw SysError(-cpus, "counting possible CPUs");
-  std::vector<xf_counters> per_cpu(static_cast<std::size_t>(cpus));
-  std::uint32_t key = 0;
-  if (bpf_map_lookup_elem(counters_fd, &key, per_cpu.data()) != 0)
-    throw SysError(errno, "reading the xf_counters map");
-  return sum_counters(per_cpu);
+XdpRun tc_test_run(int prog_fd, const Bytes &frame, std::uint32_t ingress_ifindex) {
+  Bytes out(frame.size() + 64);
+  __sk_buff ctx{};
+  ctx.ifindex = ingress_ifindex; // selects skb->dev
+  ctx.ingress_ifindex = ingress_ifindex;
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = out.data(),
+              .data_size_in = static_cast<std::uint32_t>(frame.size()),
+              .data_size_out = static_cast<std::uint32_t>(out.size()), .ctx_in = &ctx,
+              .ctx_size_in = sizeof(ctx), .repeat = 1);
+  if (bpf_prog_test_run_opts(prog_fd, &opts) != 0)
+    throw SysError(errno, "BPF_PROG_TEST_RUN (tc) of a " + std::to_string(frame.size()) +
+                              "-byte frame on ifindex " + std::to_string(ingress_ifindex));
+  out.resize(opts.data_size_out);
+  return XdpRun{opts.retval, std::move(out), opts.duration};
+}
+
+XdpRun xdp_test_run_short_headroom(int prog_fd, const Bytes &frame, std::uint32_t ingress_ifindex,
+                                   std::uint32_t meta_len) {
+  Bytes in(meta_len, 0xee);
+  in.insert(in.end(), frame.begin(), frame.end());
+  Bytes out(in.size() + 64);
+  xdp_md ctx{};
+  ctx.data = meta_len;
+  ctx.data_end = static_cast<std::uint32_t>(in.size());
+  ctx.ingress_ifindex = ingress_ifindex;
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = out.data(),
+              .data_size_in = static_cast<std::uint32_t>(in.size()),
+              .data_size_out = static_cast<std::uint32_t>(out.size()), .ctx_in = &ctx,
+              .ctx_size_in = sizeof(ctx), .repeat = 1);
+  if (bpf_prog_test_run_opts(prog_fd, &opts) != 0)
+    throw SysError(errno, "BPF_PROG_TEST_RUN with " + std::to_string(meta_len) +
+                              " bytes of metadata on ifindex " + std::to_string(ingress_ifindex));
+  out.resize(opts.data_size_out);
+  if (out.size() < meta_len)
+    throw RuntimeError("test run returned less than its metadata");
+  out.erase(out.begin(), out.begin() + meta_len);
+  return XdpRun{opts.retval, std::move(out), opts.duration};
+}
+
+xf_counters read_counters(int counters_fd, std::uint32_t hook) {
+  return read_hook_counters(counters_fd).at(hook);
 }
 
 void put_flow(const FlowMaps &maps, const xf_flow_key &key, const xf_flow_value &value) {

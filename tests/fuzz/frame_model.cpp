@@ -1,5 +1,6 @@
 #include "frame_model.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/inet_csum.h"
@@ -100,22 +101,26 @@ ModelFrame model_parse(std::span<const std::uint8_t> f, std::uint32_t ifindex) {
 
   std::uint8_t l4proto;
   if (type == kEthIpv4) {
-    if (off + 20 > f.size() || (f[off] >> 4) != 4)
+    if (off + 20 > f.size())
       return m;
     std::size_t ihl = f[off] & 0x0f;
-    if (ihl < 5)
+    if ((f[off] >> 4) != 4 || ihl < 5) { // ip_rcv_core: header error
+      m.reason = XF_SLOW_IP_HEADER;
       return m;
+    }
     if (ihl > 5) {
       m.reason = XF_SLOW_IP_OPTIONS;
+      return m;
+    }
+    m.ip_len = be16(f, off + 2);
+    if (m.ip_len < 20 || off + m.ip_len > f.size()) { // ip_rcv_core: length error
+      m.reason = XF_SLOW_IP_LENGTH;
       return m;
     }
     if (be16(f, off + 6) & 0x3fff) { // MF or a fragment offset
       m.reason = XF_SLOW_FRAGMENT;
       return m;
     }
-    m.ip_len = be16(f, off + 2);
-    if (m.ip_len < 20 || off + m.ip_len > f.size())
-      return m;
     m.ip_hdr_len = 20;
     m.key.family = XF_FAMILY_IPV4;
     std::memcpy(&m.key.src[0], &f[off + 12], 4);
@@ -123,11 +128,17 @@ ModelFrame model_parse(std::span<const std::uint8_t> f, std::uint32_t ifindex) {
     m.ttl = f[off + 8];
     l4proto = f[off + 9];
   } else if (type == kEthIpv6) {
-    if (off + 40 > f.size() || (f[off] >> 4) != 6)
+    if (off + 40 > f.size())
       return m;
+    if ((f[off] >> 4) != 6) {
+      m.reason = XF_SLOW_IP_HEADER;
+      return m;
+    }
     m.ip_len = 40 + be16(f, off + 4);
-    if (off + m.ip_len > f.size())
+    if (off + m.ip_len > f.size()) { // ipv6_rcv: payload length past the frame
+      m.reason = XF_SLOW_IP_LENGTH;
       return m;
+    }
     l4proto = f[off + 6];
     if (is_ipv6_extension_header(l4proto)) {
       m.reason = XF_SLOW_IPV6_EXT;
@@ -152,13 +163,19 @@ ModelFrame model_parse(std::span<const std::uint8_t> f, std::uint32_t ifindex) {
   m.key.proto = l4proto;
   std::size_t l4 = off + m.ip_hdr_len, ip_end = off + m.ip_len;
   if (l4proto == kTcp) {
+    m.reason = XF_SLOW_L4_TRUNCATED;
     if (l4 + 20 > ip_end)
       return m;
     std::size_t doff = f[l4 + 12] >> 4;
-    if (doff < 5 || l4 + doff * 4 > ip_end)
+    if (doff < 5) {
+      m.reason = XF_SLOW_TCP_DOFF;
+      return m;
+    }
+    if (l4 + doff * 4 > ip_end)
       return m;
     m.tcp_fin_rst = (f[l4 + 13] & 0x05) != 0; // FIN 0x01, RST 0x04
   } else if (l4proto == kUdp) {
+    m.reason = XF_SLOW_L4_TRUNCATED;
     if (l4 + 8 > ip_end)
       return m;
   } else {
@@ -169,6 +186,36 @@ ModelFrame model_parse(std::span<const std::uint8_t> f, std::uint32_t ifindex) {
   std::memcpy(&m.key.dport, &f[l4 + 2], 2);
   m.reason = XF_SLOW_MAX;
   return m;
+}
+
+bool martian(const ModelFrame &m) {
+  auto byte = [](const __u32 *addr, int i) {
+    return reinterpret_cast<const std::uint8_t *>(addr)[i];
+  };
+  if (m.key.family == XF_FAMILY_IPV4) {
+    // 0/8, 127/8, multicast 224/4, class E and broadcast 240/4.
+    for (const __u32 *a : {m.key.src, m.key.dst}) {
+      std::uint8_t first = byte(a, 0);
+      if (first == 0 || first == 127 || first >= 224)
+        return true;
+    }
+    return false;
+  }
+  for (const __u32 *a : {m.key.src, m.key.dst}) {
+    std::uint8_t b[16];
+    std::memcpy(b, a, 16);
+    bool zero10 = std::all_of(b, b + 10, [](std::uint8_t x) { return x == 0; });
+    bool zero15 = zero10 && b[10] == 0 && b[11] == 0 && b[12] == 0 && b[13] == 0 && b[14] == 0;
+    if (b[0] == 0xff) // multicast
+      return true;
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) // link-local fe80::/10
+      return true;
+    if (zero10 && b[10] == 0xff && b[11] == 0xff) // v4-mapped
+      return true;
+    if (zero15 && (b[15] == 0 || b[15] == 1)) // unspecified, loopback
+      return true;
+  }
+  return false;
 }
 
 std::size_t l4_checksum_offset(const ModelFrame &m) {

@@ -37,6 +37,10 @@ bool l4_checksum_ok(std::span<const std::uint8_t> frame, const ModelFrame &m);
 // Rewrites both checksums so that the two functions above hold.
 void fix_checksums(std::span<std::uint8_t> frame, const ModelFrame &m);
 
+// Addresses the kernel never forwards from or to (martians: ip_route_input,
+// ipv6_rcv, ip6_forward).
+bool martian(const ModelFrame &m);
+
 // Offsets inside the IP packet of the L4 checksum field.
 std::size_t l4_checksum_offset(const ModelFrame &m);
 

@@ -13,6 +13,7 @@
 //   - the global counters move exactly as expected (rx == fast + sum(slow)),
 //     and so do the flow entry's packets/bytes.
 // A violation prints the details and aborts, so libFuzzer saves the input.
+#include <algorithm>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -41,6 +42,9 @@ namespace {
 constexpr std::size_t kMaxFrame = 2048;
 constexpr std::uint8_t kSrcMac[6] = {0x02, 0x00, 0x00, 0x00, 0xfa, 0x01};
 constexpr std::uint8_t kDstMac[6] = {0x02, 0x00, 0x00, 0x00, 0xfa, 0x02};
+// The ingress interface's own MAC as the data path is told (the seeds'
+// destination): frames to any other MAC never hit.
+constexpr xdpflow::MacAddress kIfAMac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 
 // libFuzzer treats these bytes as extra coverage: which (verdict/reason, flow
 // mode) pairs the BPF program produced, since its own branches are invisible
@@ -196,12 +200,18 @@ struct Expectation {
   bool redirect_error = false;
 };
 
-Expectation predict(const ModelFrame &m, const std::optional<xf_flow_key> &installed,
-                    const xf_flow_action &a) {
+Expectation predict(const Bytes &frame, const ModelFrame &m,
+                    const std::optional<xf_flow_key> &installed, const xf_flow_action &a) {
   if (m.reason != XF_SLOW_MAX)
     return {XDP_PASS, m.reason};
   if (!installed || !same_flow(*installed, m.key))
     return {XDP_PASS, XF_SLOW_NO_FLOW};
+  if (!std::equal(kIfAMac.begin(), kIfAMac.end(), frame.begin()))
+    return {XDP_PASS, XF_SLOW_NOT_FOR_US};
+  if (m.key.family == XF_FAMILY_IPV4 && !ipv4_header_checksum_ok(frame, m))
+    return {XDP_PASS, XF_SLOW_IP_CSUM};
+  if (martian(m))
+    return {XDP_PASS, XF_SLOW_MARTIAN};
   if (m.tcp_fin_rst)
     return {XDP_PASS, XF_SLOW_TCP_FIN_RST};
   if (m.ttl <= 1)
@@ -243,7 +253,10 @@ void check_redirect_output(const Bytes &in, const ModelFrame &m, const xf_flow_a
                            const Bytes &out) {
   Bytes want = expected_l2(a, m);
   std::size_t out_l2 = want.size();
-  want.insert(want.end(), in.begin() + static_cast<long>(m.l2_len), in.end());
+  // The IP packet; bytes after it (an Ethernet trailer) are cut off, as
+  // ip_rcv_core trims them.
+  want.insert(want.end(), in.begin() + static_cast<long>(m.l2_len),
+              in.begin() + static_cast<long>(m.l2_len + m.ip_len));
   // NAT, TTL: at fixed offsets from the IP header.
   std::size_t ip = out_l2, l4 = ip + m.ip_hdr_len;
   bool v4 = m.key.family == XF_FAMILY_IPV4;
@@ -346,7 +359,7 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
     env->if_b = if_nametoindex("xfh-fz1");
     if (!env->if_a || !env->if_b)
       throw SysError(errno, "if_nametoindex(xfh-fz0/1)");
-    env->fast_path.add_egress(env->if_a);
+    env->fast_path.add_interface(env->if_a, kIfAMac);
     env->fast_path.add_egress(env->if_b);
     env->ncpus = libbpf_num_possible_cpus();
     if (env->ncpus <= 0)
@@ -377,7 +390,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     if (env->fast_path.flow_maps().update(*installed, value, BPF_ANY))
       fail("installing the flow entry: " + std::string(std::strerror(errno)), frame);
   }
-  Expectation want = predict(m, installed, value.action);
+  Expectation want = predict(frame, m, installed, value.action);
 
   // The clock the control plane would publish; a hit is stamped with it.
   static std::uint64_t clock = 0;

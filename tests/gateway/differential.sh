@@ -13,14 +13,21 @@
 #    (conntrack flushed before each, so NAT picks the same ports).
 # 3. Compare per flow, frame by frame, every byte (IPv4 ID, TTL, checksums,
 #    MACs, NAT rewrites). Any difference fails the test, listed field by field.
-# The veth ends run a pass-only XDP program (no GRO) and the gw has GRO off, so
-# every frame is captured as it was forwarded.
+# The gw has GRO off and the ends TSO/GSO off, so every frame is captured as
+# it was forwarded. XF_DIFF_HOOK picks the hook under test: xdp (default; the
+# ends run a pass-only XDP program so veth accepts XDP_REDIRECTed frames) or
+# tc (differential_tc.sh). Both record with tx checksum offload off at the
+# ends: a packet socket replays frames as they are (CHECKSUM_NONE), so the
+# recorded ones must carry complete checksums. CHECKSUM_PARTIAL frames from
+# ends at their default offloads are tested live by veth_defaults.sh.
 . "$(dirname "$0")/e2e.sh"
 xf_e2e_init
 [ -f "${XF_PASS_OBJ:-}" ] || xf_fail "set XF_PASS_OBJ to the pass-only XDP object (ctest does)"
 REPLAY="$XF_E2E_DIR/xf_replay.py"
 
-export XF_GW_PEER_XDP=$XF_PASS_OBJ XF_GW_GRO=0
+HOOK=${XF_DIFF_HOOK:-xdp}
+export XF_GW_GRO=0
+[ "$HOOK" = xdp ] && export XF_GW_PEER_XDP=$XF_PASS_OBJ XF_GW_TX_OFF=1
 xf_gw_create
 xf_client ethtool -K "$XF_CLIENT_IF" tx off >/dev/null
 xf_server ethtool -K "$XF_SERVER_IF" tx off >/dev/null
@@ -31,14 +38,17 @@ D=$XF_GW_DIR
 python3 "$REPLAY" record "${IFACES[@]}" --out "$D/script.jsonl" --stop-file "$D/stop" \
   --ready "$D/recorder.ready" >"$D/record.json" &
 recorder=$!
+# A failure before the stop file must not leave it holding ctest's output.
+xf_on_exit "kill $recorder 2>/dev/null || true"
 xf_wait_for 5 test -f "$D/recorder.ready" || xf_fail "recorder did not start"
 
 xf_sink "$XF_NS_SERVER" tsink tcp-sink --port 5601 --count 2
 tsink=$XF_SINK_PID
 xf_sink "$XF_NS_CLIENT" tfwd tcp-sink --port "$XF_PORT_FORWARD" --count 2
 tfwd=$XF_SINK_PID
-xf_sink "$XF_NS_SERVER" uecho udp-echo --port 5603 --idle 5
-xf_sink "$XF_NS_CLIENT" ufwd udp-echo --port "$XF_PORT_FORWARD" --idle 5
+# A generous idle: on a loaded machine the clients may start seconds later.
+xf_sink "$XF_NS_SERVER" uecho udp-echo --port 5603 --idle 20
+xf_sink "$XF_NS_CLIENT" ufwd udp-echo --port "$XF_PORT_FORWARD" --idle 20
 pids=()
 tcp() { # NS NAME ADDR PORT BYTES
   ip netns exec "$1" python3 "$XF_TOOL" tcp-source --to "$3" --port "$4" --bytes "$5" --go "$D/go" \
@@ -94,7 +104,11 @@ captured=$(jq -r .captured "$D/kernel.json")
 [ "$captured" = "$recorded" ] ||
   xf_fail "the kernel path forwarded $captured of the $recorded replayed frames (script not replayable)"
 
-xf_gw_attach
+xf_gw_attach --hook "$HOOK"
+for ifc in "$XF_GW_LAN" "$XF_GW_WAN"; do
+  got=$(xf_xdpflow status --json | jq -r --arg i "$ifc" '.interfaces[] | select(.name == $i) | .hook')
+  [ "$got" = "$HOOK" ] || xf_fail "$ifc runs the $got hook, not $HOOK"
+done
 fast0=$(xf_stat .totals.fast_packets)
 replay xdpflow
 fast=$(($(xf_stat .totals.fast_packets) - fast0))
@@ -104,7 +118,7 @@ set +e
 python3 "$REPLAY" compare "$D/kernel.jsonl" "$D/xdpflow.jsonl" | tee "$D/compare.txt"
 rc=${PIPESTATUS[0]}
 set -e
-xf_result "differential: $recorded frames replayed, $fast of them forwarded by the fast path" \
+xf_result "differential ($HOOK hook): $recorded frames replayed, $fast of them forwarded by the fast path" \
   "($(xf_pct "$fast" "$recorded")%), $(head -1 "$D/compare.txt")"
 [ "$rc" = 0 ] || xf_fail "the fast path's frames differ from the kernel's (DIFF lines above)"
 # A comparison where xdpflow forwarded little proves little.

@@ -28,9 +28,9 @@ flows=(
 )
 # One echo server per namespace and port (dnat4 and dnat6 share the
 # client's dual-stack socket on 8080).
-xf_sink "$XF_NS_SERVER" echo6001 udp-echo --port 6001 --idle 5
-xf_sink "$XF_NS_SERVER" echo6002 udp-echo --port 6002 --idle 5
-xf_sink "$XF_NS_CLIENT" echo8080 udp-echo --port "$XF_PORT_FORWARD" --idle 5
+xf_sink "$XF_NS_SERVER" echo6001 udp-echo --port 6001 --idle 20
+xf_sink "$XF_NS_SERVER" echo6002 udp-echo --port 6002 --idle 20
+xf_sink "$XF_NS_CLIENT" echo8080 udp-echo --port "$XF_PORT_FORWARD" --idle 20
 
 pids=()
 for f in "${flows[@]}"; do

@@ -26,16 +26,29 @@ dir=$(mktemp -d /tmp/xfh$$.XXXXXX)
 xf_on_exit "rm -rf '$dir'"
 chmod 755 "$dir"
 
-attached_count() { ip -n "$ns" -j link show | jq '[.[] | select(.xdp != null)] | length'; }
+# Interfaces with an xdpflow program (XDP or TC, whichever hook attach chose),
+# as root sees them; 0 when none.
+attached_count() {
+  local st
+  st=$(ip netns exec "$ns" "$XDPFLOW_BIN" status --json 2>/dev/null) || { echo 0; return; }
+  jq '.interfaces | length' <<<"$st"
+}
 
 # as_user CAPS... -- CMD...: CMD in the namespace as uid/gid 65534 with exactly
 # CAPS (comma list, may be empty) as inheritable, ambient and bounding set.
+# The per-netns lock directory /run/xdpflow is root's; a service running as
+# another user gets it from systemd (User= with RuntimeDirectory=xdpflow,
+# owned by that user): the same here, a tmpfs owned by 65534 mounted over it
+# in a mount namespace of the command's own.
+mkdir -p -m 0755 /run/xdpflow
 as_user() {
   local caps=$1
   shift
   local plus=-all
   [ -n "$caps" ] && plus="-all,$(echo "$caps" | sed 's/\([a-z_]*\)/+\1/g')"
-  timeout "${AS_USER_TIMEOUT:-0}" ip netns exec "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups \
+  timeout "${AS_USER_TIMEOUT:-0}" ip netns exec "$ns" unshare -m --propagation private \
+    sh -c 'mount -t tmpfs -o uid=65534,gid=65534,mode=0755 xfrun /run/xdpflow && exec "$@"' sh \
+    setpriv --reuid=65534 --regid=65534 --clear-groups \
     --inh-caps="$plus" --ambient-caps="$plus" --bounding-set="$plus" "$@"
 }
 join() { local IFS=,; echo "$*"; }

@@ -24,16 +24,23 @@
 # The server routes the LAN prefixes to the gw, so a test can try a direct
 # (forbidden) connection from the WAN.
 #
-# The client and server ends have GRO on, which enables veth NAPI so they
-# accept XDP_REDIRECTed frames, and tx checksum offload off, so the frames
-# they send carry complete checksums as frames from a real NIC do (XDP sees
-# raw bytes: a CHECKSUM_PARTIAL frame forwarded by XDP arrives corrupt). The
-# gw ends have GRO on, as a real gateway's NICs would (kernel-path baseline).
+# The client and server ends keep veth's default offloads (tx checksum
+# offload on: they hand the gw CHECKSUM_PARTIAL frames, as containers and VMs
+# do), so xdpflow's `--hook auto` runs the TC hook on the gw's veths. A test
+# that exercises the XDP hook on purpose sets XF_GW_TX_OFF=1 (and attaches
+# with --hook xdp): the ends then send complete checksums, as a real NIC's
+# frames are (XDP sees raw bytes: a CHECKSUM_PARTIAL frame forwarded by XDP
+# arrives corrupt), and get GRO on, which enables veth NAPI so they accept
+# XDP_REDIRECTed frames. The gw ends have GRO on, as a real gateway's NICs
+# would (kernel-path baseline).
 # The gw has rp_filter off (for xf_gw_route_via_wan2). Set before
 # xf_gw_create:
 #   XF_NS_PREFIX    namespace name prefix (default xfgw; use your own)
+#   XF_GW_TX_OFF=1  tx checksum offload off and GRO on at the client/server
+#                   ends: only for tests of the XDP hook (see above)
 #   XF_GW_PEER_XDP  path of a pass-only XDP object: attach it (section "xdp")
-#                   to the client/server ends instead of relying on GRO
+#                   to the client/server ends (XDP-hook tests: instead of
+#                   relying on GRO)
 #   XF_GW_GRO=0     GRO off on the gw ends, TSO/GSO off on client/server
 #                   (one frame per segment end to end: differential tests)
 #
@@ -117,24 +124,28 @@ _xf_gw_link() {
   fi
 }
 
-# Lets a client/server end receive XDP_REDIRECTed frames: veth needs NAPI on
-# the receiving side, enabled either by an XDP program or by GRO.
+# The client/server ends' offloads: defaults, unless the test exercises the
+# XDP hook (XF_GW_TX_OFF=1) or needs one frame per segment (XF_GW_GRO=0).
 _xf_gw_peer_rx() {
   local ns=$1 ifc=$2
   if [ -n "${XF_GW_PEER_XDP:-}" ]; then
+    # veth needs NAPI on the receiving side to accept XDP_REDIRECTed frames:
+    # an XDP program (or GRO, below) enables it.
     ip -n "$ns" link set dev "$ifc" xdpdrv obj "$XF_GW_PEER_XDP" sec xdp ||
       xf_fail "cannot attach pass XDP program $XF_GW_PEER_XDP to $ns/$ifc"
-  else
+  elif [ "${XF_GW_TX_OFF:-0}" = 1 ]; then
     ip netns exec "$ns" ethtool -K "$ifc" gro on >/dev/null ||
       xf_fail "ethtool -K $ifc gro on failed in $ns"
   fi
-  # Full checksums in what the ends send. With tx checksum offload a veth
-  # hands the gw CHECKSUM_PARTIAL skbs whose TCP/UDP checksum field holds
-  # only the pseudo-header sum; the kernel path keeps that state in the skb,
-  # but XDP sees raw bytes, so an XDP-forwarded frame would arrive with a
-  # bad checksum (TcpInCsumErrors). Frames from a real NIC are complete.
-  ip netns exec "$ns" ethtool -K "$ifc" tx off >/dev/null ||
-    xf_fail "ethtool -K $ifc tx off failed in $ns"
+  if [ "${XF_GW_TX_OFF:-0}" = 1 ]; then
+    # Full checksums in what the ends send, for the XDP hook: with tx
+    # checksum offload a veth hands the gw CHECKSUM_PARTIAL skbs whose
+    # TCP/UDP checksum field holds only the pseudo-header sum; the kernel
+    # path and the TC hook keep that state in the skb, but XDP sees raw
+    # bytes, so an XDP-forwarded frame would arrive with a bad checksum.
+    ip netns exec "$ns" ethtool -K "$ifc" tx off >/dev/null ||
+      xf_fail "ethtool -K $ifc tx off failed in $ns"
+  fi
   if [ "${XF_GW_GRO:-1}" = 0 ]; then
     ip netns exec "$ns" ethtool -K "$ifc" tso off gso off >/dev/null 2>&1 || true
   fi

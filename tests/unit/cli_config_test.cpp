@@ -31,6 +31,20 @@ TEST(CliConfig, ParsesEveryKeyWithCommentsAndBlanks) {
   EXPECT_EQ(s.pin_dir, "/sys/fs/bpf/xdpflow");
 }
 
+TEST(CliConfig, HookAndNeutralQdiscs) {
+  AttachSettings s;
+  EXPECT_EQ(s.hook, HookPreference::Auto);
+  apply_config_text("hook = tc\nneutral-qdisc = sfq, prio\n", "f", s);
+  EXPECT_EQ(s.hook, HookPreference::Tc);
+  EXPECT_EQ(s.neutral_qdiscs, (std::vector<std::string>{"sfq", "prio"}));
+  try {
+    apply_config_text("hook = ebpf\n", "my.conf", s);
+    FAIL() << "no error";
+  } catch (const UsageError &e) {
+    EXPECT_STREQ(e.what(), "my.conf:1: hook must be auto, xdp or tc, got 'ebpf'");
+  }
+}
+
 TEST(CliConfig, DefaultsWhenEmpty) {
   AttachSettings s;
   apply_config_text("", "x", s);

@@ -38,8 +38,8 @@ TEST(CliTable, HumanNumbers) {
 
 StatsSnapshot sample_stats() {
   StatsSnapshot s;
-  s.interfaces = {{"lan0", 2, XdpMode::Native, std::nullopt, true, "veth"},
-                  {"wan0", 3, XdpMode::Generic, std::nullopt, true, ""}};
+  s.interfaces = {{"lan0", 2, XdpMode::Native, std::nullopt, true, "veth", Hook::Tc, "veth", "tcx"},
+                  {"wan0", 3, XdpMode::Generic, std::nullopt, true, "", Hook::Xdp, "", ""}};
   xf_counters a{}, b{};
   a.rx_packets = 100;
   a.fast_packets = 80;
@@ -50,29 +50,47 @@ StatsSnapshot sample_stats() {
   b.fast_packets = 10;
   b.fast_bytes = 1000;
   b.redirect_errors = 1;
-  s.totals = sum_counters({a, b});
+  set_hook_counters(s, {a, b}); // a: XDP, b: TC
   s.flows_offloaded = 3;
   s.flows_capacity = 1024;
   s.rejected_full = 2;
   return s;
 }
 
-TEST(CliStats, JsonHasTheDesignFieldNamesAndCpuSums) {
+// The reasons in their JSON order, the first two given, the rest zero.
+std::string reasons_json(int no_flow, int fin_rst) {
+  return R"("slow_reasons":{"no_flow":)" + std::to_string(no_flow) + R"(,"tcp_fin_rst":)" +
+         std::to_string(fin_rst) +
+         R"(,"ttl":0,"mtu":0,"unparsed":0,)"
+         R"("not_ip":0,"not_tcp_udp":0,"ip_options":0,"fragment":0,"ipv6_ext":0,)"
+         R"("no_egress":0,"not_unicast":0,"to_tc":0,"stale_control_plane":0,"not_for_us":0,)"
+         R"("head_adjust_failed":0,"tc_unsupported":0,"bad_ip_checksum":0,"bad_ip_header":0,)"
+         R"("bad_ip_length":0,"truncated_l4":0,"bad_tcp_doff":0,"martian_address":0,)"
+         R"("trailer":0,"torn_entry":0})";
+}
+
+TEST(CliStats, JsonHasTheDesignFieldNamesHookSumsAndPerHookCounters) {
   EXPECT_EQ(stats_json(sample_stats()),
-            R"({"interfaces":[{"name":"lan0","ifindex":2,"mode":"native"},)"
-            R"({"name":"wan0","ifindex":3,"mode":"generic"}],)"
-            R"("totals":{"rx_packets":110,"fast_packets":90,"fast_bytes":9000,"slow_packets":20,)"
-            R"("slow_reasons":{"no_flow":15,"tcp_fin_rst":5,"ttl":0,"mtu":0,"unparsed":0,)"
-            R"("not_ip":0,"not_tcp_udp":0,"ip_options":0,"fragment":0,"ipv6_ext":0,)"
-            R"("no_egress":0,"not_unicast":0},"redirect_errors":1},)"
-            R"("flows":{"offloaded":3,"capacity":1024,"rejected_full":2}})"
-            "\n");
+            R"({"interfaces":[{"name":"lan0","ifindex":2,"hook":"tc","mode":null},)"
+            R"({"name":"wan0","ifindex":3,"hook":"xdp","mode":"generic"}],)"
+            R"("totals":{"rx_packets":110,"fast_packets":90,"fast_bytes":9000,"slow_packets":20,)" +
+                reasons_json(15, 5) +
+                R"(,"redirect_errors":1},)"
+                R"("hooks":{"xdp":{"rx_packets":100,"fast_packets":80,"fast_bytes":8000,)"
+                R"("slow_packets":20,)" +
+                reasons_json(15, 5) +
+                R"(,"redirect_errors":0},)"
+                R"("tc":{"rx_packets":10,"fast_packets":10,"fast_bytes":1000,"slow_packets":0,)" +
+                reasons_json(0, 0) +
+                R"(,"redirect_errors":1}},)"
+                R"("flows":{"offloaded":3,"capacity":1024,"rejected_full":2}})"
+                "\n");
 }
 
 TEST(CliStats, TableShowsTotalsAndShares) {
   auto text = stats_table(sample_stats());
-  EXPECT_NE(text.find("Interfaces: lan0 (native) wan0 (generic)"), std::string::npos);
-  EXPECT_NE(text.find("fast path             90   81.8%"), std::string::npos) << text;
+  EXPECT_NE(text.find("Interfaces: lan0 (tc) wan0 (generic)"), std::string::npos) << text;
+  EXPECT_NE(text.find("fast path             90   81.8%   80  10"), std::string::npos) << text;
   EXPECT_NE(text.find("Flows offloaded: 3 of 1024 (0.3%), rejected (table full): 2"),
             std::string::npos);
 }
@@ -162,11 +180,39 @@ TEST(CliFlows, UnpairedDirectionsAreStillShown) {
 TEST(CliFlows, TableLooksLikeConntrackPlusRewriteEgressCounters) {
   auto conns = pair_connections(masquerade_pair());
   EXPECT_EQ(flows_table(conns, names, 9'500'000'000ull),
-            "PROTO  ORIGINAL                           NAT                    IN    OUT   "
+            "PROTO  ORIGINAL                           NAT                    IN    OUT   HOOK  "
             "PACKETS  BYTES  IDLE\n"
-            "tcp    198.18.0.2:40000 -> 198.19.0.2:80  snat 198.19.0.1:50000  lan0  wan0       "
-            "30  31000    2s\n"
+            "tcp    198.18.0.2:40000 -> 198.19.0.2:80  snat 198.19.0.1:50000  lan0  wan0  -     "
+            "     30  31000    2s\n"
             "1 connection offloaded\n");
+}
+
+// Which hook forwards a direction: XDP where the ingress has it and the
+// entry is not TC_ONLY; else TC where the ingress has the TC program; else
+// the kernel.
+TEST(CliFlows, DirectionHookFromFlagsAndIngressPrograms) {
+  EXPECT_EQ(direction_hook_name(0, true, true), "xdp");
+  EXPECT_EQ(direction_hook_name(0, true, false), "xdp");
+  EXPECT_EQ(direction_hook_name(XF_FLOW_TC_ONLY, true, true), "tc");
+  EXPECT_EQ(direction_hook_name(XF_FLOW_TC_ONLY, true, false), "kernel");
+  EXPECT_EQ(direction_hook_name(0, false, true), "tc");
+  EXPECT_EQ(direction_hook_name(0, false, false), "kernel");
+
+  auto entries = masquerade_pair();
+  entries[1].value.flags = XF_FLOW_TC_ONLY; // the original (upload): wan0 egress shaped
+  auto conns = pair_connections(entries);
+  // lan0 (2): XDP and TC; wan0 (3): XDP only (its ingress redirects to an ifb).
+  annotate_hooks(conns, [](std::uint32_t ifindex) {
+    return ifindex == 2 ? std::pair{true, true} : std::pair{true, false};
+  });
+  EXPECT_EQ(conns[0].original.hook, "tc");
+  EXPECT_EQ(conns[0].reply->hook, "xdp");
+  auto json = flows_json(conns, names, 9'500'000'000ull);
+  EXPECT_NE(json.find(R"("nat":{"src":"198.19.0.1","sport":50000},"hook":"tc",)"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(flows_table(conns, names, 9'500'000'000ull).find("  wan0  tc/xdp  "),
+            std::string::npos);
 }
 
 TEST(CliFlows, JsonCarriesBothDirections) {
@@ -246,9 +292,11 @@ TEST(CliFlows, Ipv6PortForwardInBracketsAndUnknownInterfaces) {
 TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
   StatusSnapshot s;
   s.prog_id = 42;
-  s.interfaces = {
-      {"lan0", 2, XdpMode::Native, XDP_FEATURE_BASIC | XDP_FEATURE_NDO_XMIT, true, "veth"},
-      {"wan0", 3, XdpMode::Generic, std::nullopt, false, ""}};
+  s.interfaces = {{"lan0", 2, XdpMode::Native, XDP_FEATURE_BASIC | XDP_FEATURE_NDO_XMIT, true,
+                   "veth", Hook::Xdp, "forced", "tcx"},
+                  {"wan0", 3, XdpMode::Generic, std::nullopt, false, "", Hook::Tc,
+                   "veth (sender checksum offload leaves CHECKSUM_PARTIAL frames XDP cannot see)",
+                   ""}};
   s.flows_offloaded = 5;
   s.flows_capacity = 100;
   s.cp.pid = 1234;
@@ -261,8 +309,15 @@ TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
   auto json = status_json(s);
   EXPECT_NE(json.find(R"("xdp_features":["basic","ndo-xmit"])"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("xdp_features":null)"), std::string::npos);
-  EXPECT_NE(json.find(R"({"name":"lan0","ifindex":2,"driver":"veth","mode":"native",)"),
-            std::string::npos);
+  EXPECT_NE(json.find(R"({"name":"lan0","ifindex":2,"driver":"veth","hook":"xdp",)"
+                      R"("hook_reason":"forced","tc_ingress":"tcx","mode":"native",)"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(
+      json.find(R"x("hook":"tc","hook_reason":"veth (sender checksum offload leaves )x"
+                R"x(CHECKSUM_PARTIAL frames XDP cannot see)","tc_ingress":null,"mode":null,)x"),
+      std::string::npos)
+      << json;
   EXPECT_NE(json.find(R"("flows":{"offloaded":5,"capacity":100,"rejected_full":1})"),
             std::string::npos);
   EXPECT_NE(json.find(R"("pid":1234,"alive":true,"uptime_sec":60,"heartbeat_age_sec":1.000,)"
@@ -275,7 +330,12 @@ TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
       << text;
   EXPECT_NE(text.find("Flow table: 5 of 100 connections (5.0%), 1 rejected (table full)"),
             std::string::npos);
-  EXPECT_NE(text.find("wan0             3  ?       generic  no (no ndo-xmit)  unknown"),
+  EXPECT_NE(text.find("wan0             3  ?       tc (none)  -       no (no ndo-xmit)  unknown"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("lan0             2  veth    xdp+tcx    native"), std::string::npos) << text;
+  EXPECT_NE(text.find("  wan0: tc: veth (sender checksum offload leaves CHECKSUM_PARTIAL frames "
+                      "XDP cannot see)\n"),
             std::string::npos)
       << text;
 
