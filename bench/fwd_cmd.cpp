@@ -94,14 +94,14 @@ struct Snapshot {
 };
 
 Snapshot snapshot(const Sink &sink, const NapiTrace &trace, const FwdOptions &o,
-                  const PacketGen &gen) {
+                  std::uint64_t sent) {
   Snapshot s;
   s.sink = sink.read();
   for (std::size_t i = 0; i < trace.threads(); i++)
     s.napi.push_back(trace.read(i));
   for (auto pid : o.napi_pids)
     s.kthread_ns += thread_cpu_ns(pid);
-  s.sent = gen.sent();
+  s.sent = sent;
   s.at = std::chrono::steady_clock::now();
   return s;
 }
@@ -141,18 +141,24 @@ public:
         }
       });
   }
-  ~GeneratorThreads() { stop(); }
+  // Joins without rethrowing: an error while unwinding must not terminate.
+  ~GeneratorThreads() { join(); }
   std::uint64_t sent() const { return sent_.load(); }
+  // Joins, and rethrows what a thread threw.
   void stop() {
-    stop_.store(true);
-    for (auto &t : threads_)
-      if (t.joinable())
-        t.join();
+    join();
     if (error_)
       std::rethrow_exception(std::exchange(error_, nullptr));
   }
 
 private:
+  void join() {
+    stop_.store(true);
+    for (auto &t : threads_)
+      if (t.joinable())
+        t.join();
+  }
+
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> sent_{0};
@@ -258,10 +264,11 @@ void run_fwd(const FwdOptions &o) {
                  "xfbench: warning: the sink counted nothing during warm-up "
                  "(is the path from %s to %s open?)\n",
                  o.src_ns.c_str(), o.dst_ns.c_str());
-  Snapshot a = snapshot(*sink, trace, o, *gen);
+  // Frames every generator sent so far: the window counts its own.
+  auto sent = [&] { return gen->sent() + (extra ? extra->sent() : 0); };
+  Snapshot a = snapshot(*sink, trace, o, sent());
   generate(*gen, o.seconds);
-  Snapshot b = snapshot(*sink, trace, o, *gen);
-  std::uint64_t extra_sent = extra ? extra->sent() : 0;
+  Snapshot b = snapshot(*sink, trace, o, sent());
   if (extra)
     extra->stop(); // rethrows a generator thread's error
 
@@ -303,7 +310,7 @@ void run_fwd(const FwdOptions &o) {
       .set("full_packets", std::to_string(full_packets))
       .set("wall_mpps", static_cast<double>(got) / wall / 1e6)
       .set("seconds", wall)
-      .set("sent", std::to_string(b.sent - a.sent + extra_sent))
+      .set("sent", std::to_string(b.sent - a.sent))
       .set("received", std::to_string(got))
       .set("misses_received", std::to_string(b.sink.misses - a.sink.misses))
       .set("ttl_not_decremented", std::to_string(b.sink.ttl_fixed - a.sink.ttl_fixed));

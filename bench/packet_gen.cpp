@@ -12,6 +12,7 @@
 
 #include "bench_proto.h"
 #include "core/error.h"
+#include "rig_programs.h"
 #include "xdpflow/csum.h"
 
 using xdpflow::SysError;
@@ -68,12 +69,7 @@ void PacketGen::build(std::uint8_t *f, std::uint32_t flow, bool miss) const {
   std::memset(f, 0, XFB_FRAME_LEN);
   std::memcpy(f, options_.dst_mac.data(), 6);
   std::memcpy(f + 6, options_.src_mac.data(), 6);
-  xdpflow::IpAddr src = options_.src;
-  std::size_t last = src.family == XF_FAMILY_IPV4 ? 0 : 12;
-  std::uint32_t word;
-  std::memcpy(&word, src.bytes.data() + last, 4);
-  word = htonl(ntohl(word) + xfb_flow_src_offset(flow));
-  std::memcpy(src.bytes.data() + last, &word, 4);
+  xdpflow::IpAddr src = flow_source(options_.src, flow);
   std::uint16_t dport = miss ? XFB_MISS_DPORT : XFB_DPORT;
 
   if (src.family == XF_FAMILY_IPV4) {

@@ -218,7 +218,8 @@ std::vector<FwdSummary> Report::forwarding() const {
 
 std::vector<TargetCheck> Report::targets() const {
   std::vector<TargetCheck> out;
-  for (const auto &s : forwarding()) {
+  auto fwd = forwarding();
+  for (const auto &s : fwd) {
     if (s.target_bare)
       out.push_back({label_of(s) + ": cost / " + s.bare_config,
                      s.cost_vs_bare ? ratio_text(s.cost_vs_bare) : "not measured",
@@ -228,7 +229,7 @@ std::vector<TargetCheck> Report::targets() const {
       // The bare forwarder's own scaling on the same rig: what the CPUs
       // (two vCPUs may be one host core's hyperthreads) allow at all.
       std::string bound;
-      for (const auto &b : forwarding())
+      for (const auto &b : fwd)
         if (b.config == s.bare_scale_config && b.scaling)
           bound = b.config + " / " + b.scale_config + ": " + ratio_text(b.scaling);
       out.push_back({label_of(s) + ": packets per CPU-second / " + s.scale_config,
