@@ -140,6 +140,14 @@ public:
   // (the default): every entry is written without flags. When the policy's
   // answers change, reresolve_all() rewrites the entries that differ.
   void set_direction_policy(DirectionPolicy *policy) { policy_ = policy; }
+  // An interface attached or detached while running (a bridge port that came
+  // or left); the caller re-places the connections (reresolve_all).
+  void set_redirect_target(std::uint32_t ifindex, bool on) {
+    if (on)
+      config_.redirect_ifindexes.insert(ifindex);
+    else
+      config_.redirect_ifindexes.erase(ifindex);
+  }
   FlowSyncStats stats() const;
   // Connections FlowSync keeps a record of itself (pending + idle); none for
   // offloaded ones.

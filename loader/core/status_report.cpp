@@ -101,6 +101,15 @@ std::string status_table(const StatusSnapshot &s) {
   for (const auto &i : s.interfaces)
     out += "  " + i.name + ": " + std::string(to_string(i.hook)) + ": " +
            (i.hook_reason.empty() ? "?" : i.hook_reason) + "\n";
+  if (!s.bridges.empty()) {
+    out += "\nBridges (their ports are attached, never the bridge):\n";
+    for (const auto &[bridge, ports] : s.bridges) {
+      std::string list;
+      for (const auto &p : ports)
+        list += (list.empty() ? "" : ", ") + p;
+      out += "  " + bridge + ": " + list + "\n";
+    }
+  }
   return out;
 }
 
@@ -136,6 +145,17 @@ std::string status_json(const StatusSnapshot &s) {
     } else {
       j.null();
     }
+    j.end_object();
+  }
+  j.end_array();
+  j.key("bridges").begin_array();
+  for (const auto &[bridge, ports] : s.bridges) {
+    j.begin_object();
+    j.field("name", bridge);
+    j.key("ports").begin_array();
+    for (const auto &p : ports)
+      j.value(p);
+    j.end_array();
     j.end_object();
   }
   j.end_array();

@@ -228,6 +228,9 @@ struct ControlPlane::Impl {
                               {tc_hooks ? tc_hooks->fd() : -1, POLLIN, 0}};
       for (int fd : relearn_fds)
         fds.push_back({fd, POLLIN, 0});
+      std::size_t relearn_end = fds.size();
+      for (const auto &w : watches)
+        fds.push_back({w.first, POLLIN, 0});
       int n = poll(fds.data(), fds.size(), in_pass ? 0 : 100);
       if (n < 0 && errno != EINTR)
         throw SysError(errno, "waiting for netlink events");
@@ -235,11 +238,14 @@ struct ControlPlane::Impl {
       // The data path stamps hits with this (flow.h last_seen_ns): at most
       // one poll timeout (100 ms) old.
       fast_path.publish_clock(now);
+      for (std::size_t i = relearn_end; i < fds.size(); i++)
+        if (fds[i].revents & POLLIN)
+          watches[i - relearn_end].second();
 
       // Changes first: an observation queued behind a route change is the
       // old decision's and is forgotten with it.
       bool changed = false;
-      for (std::size_t i = 2; i < fds.size(); i++)
+      for (std::size_t i = 2; i < relearn_end; i++)
         changed |= (fds[i].revents & POLLIN) != 0;
       if (changed) {
         report_removed_interfaces();
@@ -313,7 +319,27 @@ struct ControlPlane::Impl {
              " connections offloaded");
   }
 
+  void add_interface(const ControlPlaneConfig::Interface &i) {
+    relearning.add_interface(i.ifindex, i.redirect_target);
+    config.interfaces.push_back(i);
+    removed_ifindexes.erase(i.ifindex); // an ifindex the kernel gave again
+    sync.set_redirect_target(i.ifindex, i.redirect_target);
+    sync.retry_pending(monotonic_ns());
+  }
+
+  void remove_interface(std::uint32_t ifindex) {
+    relearning.remove_interface(ifindex);
+    sync.set_redirect_target(ifindex, false);
+    config.interfaces.erase(
+        std::remove_if(config.interfaces.begin(), config.interfaces.end(),
+                       [&](const ControlPlaneConfig::Interface &i) { return i.ifindex == ifindex; }),
+        config.interfaces.end());
+    // Placed anew: a connection through it is no longer allowed there.
+    sync.reresolve_all(monotonic_ns());
+  }
+
   ControlPlaneConfig config;
+  std::vector<std::pair<int, std::function<void()>>> watches;
   FastPath &fast_path;
   TcHooks *tc_hooks = nullptr;
   std::set<std::uint32_t> removed_ifindexes; // attached interfaces deleted meanwhile
@@ -342,6 +368,18 @@ ControlPlane::~ControlPlane() {
 void ControlPlane::follow_tc(TcHooks &hooks) {
   impl_->tc_hooks = &hooks;
   impl_->sync.set_direction_policy(&hooks);
+}
+
+void ControlPlane::add_interface(const ControlPlaneConfig::Interface &i) {
+  impl_->add_interface(i);
+}
+
+void ControlPlane::remove_interface(std::uint32_t ifindex) {
+  impl_->remove_interface(ifindex);
+}
+
+void ControlPlane::watch(int fd, std::function<void()> on_readable) {
+  impl_->watches.emplace_back(fd, std::move(on_readable));
 }
 
 void ControlPlane::run(const std::atomic<bool> &stop, const std::function<void()> &on_synced) {

@@ -44,6 +44,16 @@ public:
   // whose decision changed are rewritten within one poll. Before run().
   void follow_tc(TcHooks &hooks);
 
+  // An interface attached while running (a port joining a followed bridge):
+  // observed, a redirect target, the waiting connections retried. Throws
+  // SysError.
+  void add_interface(const ControlPlaneConfig::Interface &i);
+  // One detached while running: the entries through it leave the table.
+  void remove_interface(std::uint32_t ifindex);
+  // run() polls fd beside its own and calls on_readable when it is readable
+  // (before the changes and events of that round). Before run().
+  void watch(int fd, std::function<void()> on_readable);
+
   // Dumps conntrack, offloads what qualifies, calls on_synced once, then
   // follows conntrack events, route/neighbour/link changes and keepalive until
   // `stop` becomes true (checked at least every 200 ms). Throws SysError on a

@@ -1,6 +1,7 @@
 #include "kernel/instance.h"
 
 #include "kernel/fast_path.h"
+#include "kernel/link_watch.h"
 
 #include <algorithm>
 #include <bpf/bpf.h>
@@ -352,6 +353,10 @@ StatusSnapshot RunningInstance::status() const {
   s.flows_capacity = st.flows_capacity;
   s.cp = control_plane_status();
   s.obs = observer_status();
+  std::vector<std::uint32_t> ifindexes;
+  for (const auto &i : interfaces_)
+    ifindexes.push_back(i.ifindex);
+  s.bridges = bridges_of(ifindexes, read_link_table());
   s.now_ns = monotonic_ns(CLOCK_MONOTONIC);
   return s;
 }

@@ -46,6 +46,17 @@ Relearning::Relearning(const std::vector<std::uint32_t> &ifindexes,
     observer_.attach(ifindex);
 }
 
+void Relearning::add_interface(std::uint32_t ifindex, bool redirect) {
+  observer_.attach(ifindex);
+  if (redirect)
+    redirect_.insert(ifindex);
+}
+
+void Relearning::remove_interface(std::uint32_t ifindex) {
+  observer_.detach(ifindex);
+  redirect_.erase(ifindex);
+}
+
 std::vector<int> Relearning::fds() const {
   return {changes_.route_fd(), changes_.nftables_fd(), observer_.events_fd()};
 }

@@ -36,6 +36,12 @@ public:
 
   EgressLookup &egress() { return observed_; }
 
+  // An interface attached or detached while running (a bridge port that
+  // came or left): observed from now on, or no longer; redirect: flows may
+  // leave through it. Throws SysError (add).
+  void add_interface(std::uint32_t ifindex, bool redirect);
+  void remove_interface(std::uint32_t ifindex);
+
   // For poll(): the change sockets and the ring buffer.
   std::vector<int> fds() const;
   // Handles whatever is queued on them: invalidates on changes, retries the

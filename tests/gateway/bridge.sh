@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # A bridged LAN, the OpenWrt layout: br-lan over the ports lan0 (client) and
-# lan1 (client2), the LAN addresses on br-lan, `xdpflow attach lan0 lan1
-# wan0` (the ports and the WAN; XDP never on the bridge device). The kernel
+# lan1 (client2), the LAN addresses on br-lan, `xdpflow attach br-lan wan0`
+# as users type it: xdpflow hooks the bridge's ports, never the bridge
+# device, and follows ports joining and leaving it. The kernel
 # routes replies to br-lan and the bridge's FDB picks the port; the observer
 # sees the frame on that port, so the fast path sends it there, with
 # br-lan's MAC as source, as the kernel does. IPv4 and IPv6 masquerade from
 # both ports, and the port forward to the host behind lan0; differential
-# against the kernel path (tests/gateway/topology.sh).
+# against the kernel path (tests/gateway/topology.sh). Then, while running,
+# a third port lan2 (client3) joins br-lan: it is attached and its
+# connections offload; and lan1 leaves: it is detached and the entries
+# through it leave the table.
 . "$(dirname "$0")/e2e.sh"
 . "$XF_E2E_DIR/topology.sh"
 xf_e2e_init
@@ -38,7 +42,7 @@ ip -n "$NS_CLIENT2" -6 route add default via "$XF_GW_LAN_V6"
 xf_gw_nft insert rule inet xfgw forward iifname "br-lan" accept
 _xf_gw_resolve_neighbours "$XF_NS_CLIENT" "$XF_GW_LAN_V4" "$XF_GW_LAN_V6"
 _xf_gw_resolve_neighbours "$NS_CLIENT2" "$XF_GW_LAN_V4" "$XF_GW_LAN_V6"
-export XF_GW_ATTACH_IFACES="$XF_GW_LAN lan1 $XF_GW_WAN"
+export XF_GW_ATTACH_IFACES="br-lan $XF_GW_WAN"
 
 SPECS=("wan=$XF_NS_SERVER:$XF_SERVER_IF" "client=$XF_NS_CLIENT:$XF_CLIENT_IF"
   "client2=$NS_CLIENT2:eth0")
@@ -67,4 +71,64 @@ grep -q '"client2 ' "$XF_GW_DIR/br.xdpflow.paths" || xf_fail "nothing reached cl
 xf_result "bridged LAN (2 ports, v4 + v6, port forward): every packet on the kernel's port" \
   "with its MACs; fast-path share ${share}%"
 xf_ge "$share" 90 || xf_fail "the fast path carried only ${share}% of the packets"
+
+# XDP program ids on a device of the gateway (empty: none).
+xf_xdp_prog_ids() {
+  ip -n "$XF_NS_GW" -j link show dev "$1" | jq -r '.[0].xdp | if . == null then empty else
+    ([.prog.id?, (.attached[]?.prog.id)] | map(select(. != null)) | unique | .[]) end'
+}
+# What attach said: the ports it hooked, and never br-lan itself.
+grep -q "^$XF_GW_LAN: port of br-lan" "$XF_GW_DIR/attach.log" || xf_fail "attach did not say it hooked $XF_GW_LAN as a port of br-lan: $(cat "$XF_GW_DIR/attach.log")"
+[ -z "$(xf_xdp_prog_ids br-lan)" ] || xf_fail "an XDP program is attached to the bridge device itself"
+# status: the bridge and the ports it covers.
+bridge_ports() { xf_xdpflow status --json | jq -r '.bridges[] | select(.name == "br-lan") | .ports | join(" ")'; }
+[ "$(bridge_ports)" = "$XF_GW_LAN lan1" ] || xf_fail "status shows br-lan's ports as '$(bridge_ports)'"
+xf_xdpflow status | grep -q "^  br-lan: $XF_GW_LAN, lan1$" || xf_fail "status table lacks br-lan's ports: $(xf_xdpflow status)"
+
+xf_log "a third port joins br-lan while xdpflow runs"
+NS_CLIENT3="${XF_NS_CLIENT}3"
+xf_on_exit "ip netns del $NS_CLIENT3"
+ip netns add "$NS_CLIENT3"
+_xf_gw_sysctls "$NS_CLIENT3" 0
+ip -n "$XF_NS_GW" link add lan2 type veth peer name eth0 netns "$NS_CLIENT3"
+xf_gw ethtool -K lan2 gro on >/dev/null
+xf_gw ip link set lan2 master br-lan
+xf_gw ip link set lan2 up
+ip -n "$NS_CLIENT3" addr add 198.18.0.4/24 dev eth0
+ip -n "$NS_CLIENT3" addr add 2001:2:0:1::4/64 dev eth0 nodad
+ip -n "$NS_CLIENT3" link set eth0 up
+_xf_gw_peer_rx "$NS_CLIENT3" eth0
+ip -n "$NS_CLIENT3" route add default via "$XF_GW_LAN_V4"
+ip -n "$NS_CLIENT3" -6 route add default via "$XF_GW_LAN_V6"
+_xf_gw_resolve_neighbours "$NS_CLIENT3" "$XF_GW_LAN_V4" "$XF_GW_LAN_V6"
+xf_wait_for 5 grep -q "^lan2: port of br-lan, joined while running: attached" "$XF_GW_DIR/attach.log" ||
+  xf_fail "lan2 joined br-lan but xdpflow did not attach it: $(tail -5 "$XF_GW_DIR/attach.log")"
+[ "$(bridge_ports)" = "$XF_GW_LAN lan1 lan2" ] || xf_fail "status shows br-lan's ports as '$(bridge_ports)'"
+read -r fast0 rx0 < <(xf_fast_rx)
+xf_topo_record_start br3.xdpflow 5305,5306 "${SPECS[@]}" "client3=$NS_CLIENT3:eth0"
+xf_topo_transfer client3-v4.xdpflow "$NS_CLIENT3" "$XF_NS_SERVER" "$XF_SERVER_V4" 5305 47001
+xf_topo_transfer client3-v6.xdpflow "$NS_CLIENT3" "$XF_NS_SERVER" "$XF_SERVER_V6" 5306 47002
+xf_topo_record_stop br3.xdpflow
+python3 "$XF_PATHS" check "$XF_GW_DIR/br3.xdpflow.paths" >"$XF_GW_DIR/br3.xcheck" ||
+  xf_fail "lan2's connections took different paths: $(grep SPLIT "$XF_GW_DIR/br3.xcheck")"
+grep -q '"client3 ' "$XF_GW_DIR/br3.xdpflow.paths" || xf_fail "nothing reached client3 through lan2"
+share=$(xf_topo_fast_share "$fast0" "$rx0")
+xf_result "a port that joined br-lan while running: its connections offloaded; fast-path share ${share}%"
+xf_ge "$share" 90 || xf_fail "the fast path carried only ${share}% of lan2's packets"
+
+xf_log "lan1 leaves br-lan while xdpflow runs"
+# A connection through lan1, offloaded and idle on purpose: its entries
+# must leave with the port.
+xf_topo_transfer client2-v4.before-leave "$NS_CLIENT2" "$XF_NS_SERVER" "$XF_SERVER_V4" 5302 47003
+through_lan1() { xf_xdpflow flows --json | jq '[.flows[] | select(.original.in == "lan1" or .original.out == "lan1" or .reply.in == "lan1" or .reply.out == "lan1")] | length'; }
+xf_gw ip link set lan1 nomaster
+xf_wait_for 5 grep -q "^lan1: left (was port of br-lan): detached" "$XF_GW_DIR/attach.log" ||
+  xf_fail "lan1 left br-lan but xdpflow did not detach it: $(tail -5 "$XF_GW_DIR/attach.log")"
+[ "$(through_lan1)" = 0 ] || xf_fail "entries through lan1 stayed after it left: $(xf_xdpflow flows)"
+[ "$(bridge_ports)" = "$XF_GW_LAN lan2" ] || xf_fail "status shows br-lan's ports as '$(bridge_ports)'"
+xf_xdpflow status --json | jq -e '[.interfaces[].name] | index("lan1") == null' >/dev/null ||
+  xf_fail "status still lists lan1 as attached"
+[ -z "$(xf_xdp_prog_ids lan1)" ] || xf_fail "an XDP program stayed on lan1 after it left"
+kill -0 "$XF_XDPFLOW_PID" || xf_fail "xdpflow exited: $(tail -5 "$XF_GW_DIR/attach.log")"
+xf_result "a port that left br-lan while running: detached, its entries left the table"
 xf_log "PASS"

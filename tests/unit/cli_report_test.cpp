@@ -324,6 +324,13 @@ TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
                       R"("last_ct_event_age_sec":null)"),
             std::string::npos)
       << json;
+  EXPECT_NE(json.find(R"("bridges":[],)"), std::string::npos) << json;
+  s.bridges = {{"br-lan", {"lan0", "lan1"}}};
+  EXPECT_NE(status_json(s).find(R"("bridges":[{"name":"br-lan","ports":["lan0","lan1"]}],)"),
+            std::string::npos);
+  EXPECT_NE(status_table(s).find("\nBridges (their ports are attached, never the bridge):\n"
+                                 "  br-lan: lan0, lan1\n"),
+            std::string::npos);
   auto text = status_table(s);
   EXPECT_NE(text.find("Control plane: pid 1234, up 1m00s, heartbeat 1.0s ago (alive)"),
             std::string::npos)
