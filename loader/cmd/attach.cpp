@@ -226,8 +226,9 @@ private:
       remove(t);
     for (const auto &t : diff.added)
       if (!add(t)) // stays out of the plan: tried again on the next link change
-        now.targets.erase(std::find_if(now.targets.begin(), now.targets.end(),
-                                       [&](const AttachTarget &x) { return x.ifindex == t.ifindex; }));
+        now.targets.erase(
+            std::find_if(now.targets.begin(), now.targets.end(),
+                         [&](const AttachTarget &x) { return x.ifindex == t.ifindex; }));
     plan_ = std::move(now);
   }
 

@@ -77,11 +77,10 @@ public:
                          "(ip link set DEV master BRIDGE) or name the interfaces");
       return plan_;
     }
-    std::set<std::uint32_t> sides;
-    for (const auto &t : plan_.targets)
-      sides.insert(t.side);
-    if (sides.size() < 2) {
-      const LinkFact *side = links_.find(*sides.begin());
+    // Sides reached, also through a device already covered (two VLANs on
+    // one Ethernet device are two sides: routed between them, hairpin).
+    if (sides_.size() < 2) {
+      const LinkFact *side = links_.find(*sides_.begin());
       plan_.warnings.push_back(
           "only one side of the gateway is attached (" + (side ? side->name : join(names)) +
           "): a forwarded connection enters on one side and leaves on another, so nothing can "
@@ -112,6 +111,7 @@ private:
       resolve(below, typed, "lower device of " + dev.name, side, depth + 1);
       return;
     }
+    sides_.insert(side);
     for (const auto &t : plan_.targets)
       if (t.ifindex == dev.ifindex) {
         plan_.notes.push_back(dev.name + (via.empty() ? "" : " (" + via + ")") +
@@ -123,8 +123,7 @@ private:
   }
 
   void bridge(const LinkFact &br, const std::string &typed, std::uint32_t side, int depth) {
-    if (std::find(plan_.followed.begin(), plan_.followed.end(), br.ifindex) ==
-        plan_.followed.end())
+    if (std::find(plan_.followed.begin(), plan_.followed.end(), br.ifindex) == plan_.followed.end())
       plan_.followed.push_back(br.ifindex);
     bool any = false;
     for (const auto &[ifindex, port] : links_.links)
@@ -164,8 +163,9 @@ private:
       std::string list;
       for (const auto &e : eth)
         list += (list.empty() ? "" : ", ") + e;
-      throw UsageError(typed + ": PPPoE sessions run over " + list + ": cannot tell which carries " +
-                       dev.name + "; name the Ethernet device instead");
+      throw UsageError(typed + ": PPPoE sessions run over " + list +
+                       ": cannot tell which carries " + dev.name +
+                       "; name the Ethernet device instead");
     }
     throw UsageError(dev.name + ": the kernel names no lower device for this VLAN; name the "
                                 "device that carries its frames instead");
@@ -175,12 +175,13 @@ private:
   bool running_;
   AttachPlan plan_;
   std::set<std::uint32_t> typed_;
+  std::set<std::uint32_t> sides_;
 };
 
 } // namespace
 
 AttachPlan plan_targets(const std::vector<std::string> &names, const LinkTable &links,
-                       bool running) {
+                        bool running) {
   Planner p(links, running);
   for (const auto &n : names)
     p.name(n);

@@ -36,16 +36,16 @@ struct LinkTable {
 struct AttachTarget {
   std::uint32_t ifindex = 0;
   std::string name;
-  std::string typed; // the name it was reached from
-  std::string via;   // how: "" (typed itself), "port of br-lan", "lower device of wan.7"
+  std::string typed;      // the name it was reached from
+  std::string via;        // how: "" (typed itself), "port of br-lan", "lower device of wan.7"
   std::uint32_t side = 0; // the routed device it belongs to (bridge, VLAN, itself)
 };
 
 struct AttachPlan {
-  std::vector<AttachTarget> targets;    // each device once, in the order reached
-  std::vector<std::uint32_t> followed;  // named bridges: ports come and go
-  std::vector<std::string> notes;       // one line each: what was merged or followed
-  std::vector<std::string> warnings;    // one line each: what cannot work as typed
+  std::vector<AttachTarget> targets;   // each device once, in the order reached
+  std::vector<std::uint32_t> followed; // named bridges: ports come and go
+  std::vector<std::string> notes;      // one line each: what was merged or followed
+  std::vector<std::string> warnings;   // one line each: what cannot work as typed
 };
 
 // Throws UsageError (one line: what and what to do) for a name that does not
@@ -54,7 +54,7 @@ struct AttachPlan {
 // again while attached: names that left are skipped, not refused (the
 // control plane reports removed interfaces), and no error for an empty plan.
 AttachPlan plan_targets(const std::vector<std::string> &names, const LinkTable &links,
-                       bool running = false);
+                        bool running = false);
 
 struct PlanDifference {
   std::vector<AttachTarget> added;

@@ -76,8 +76,8 @@ std::optional<LinkFact> parse_link_message(const nlmsghdr *nlh) {
     const nlattr *xdp[IFLA_XDP_MAX + 1] = {};
     if (mnl_attr_parse_nested(a.tb[IFLA_XDP], keep_xdp_attr, xdp) >= 0)
       // One program: IFLA_XDP_PROG_ID; several modes at once: one id each.
-      for (int id : {IFLA_XDP_PROG_ID, IFLA_XDP_DRV_PROG_ID, IFLA_XDP_SKB_PROG_ID,
-                     IFLA_XDP_HW_PROG_ID})
+      for (int id :
+           {IFLA_XDP_PROG_ID, IFLA_XDP_DRV_PROG_ID, IFLA_XDP_SKB_PROG_ID, IFLA_XDP_HW_PROG_ID})
         if (!f.xdp_prog_id)
           f.xdp_prog_id = u32_of(xdp[id]).value_or(0);
   }

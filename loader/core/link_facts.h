@@ -18,10 +18,10 @@ namespace xdpflow {
 struct LinkFact {
   std::uint32_t ifindex = 0;
   std::string name;
-  std::string kind;         // IFLA_INFO_KIND: "bridge", "vlan", "ppp", "veth"; "" for a NIC
-  std::uint32_t master = 0; // IFLA_MASTER: the bridge (or bond) this is a port of
-  std::uint32_t lower = 0;  // IFLA_LINK when it names another device (a VLAN's lower)
-  bool lower_elsewhere = false; // IFLA_LINK_NETNSID: `lower` is in another namespace
+  std::string kind;              // IFLA_INFO_KIND: "bridge", "vlan", "ppp", "veth"; "" for a NIC
+  std::uint32_t master = 0;      // IFLA_MASTER: the bridge (or bond) this is a port of
+  std::uint32_t lower = 0;       // IFLA_LINK when it names another device (a VLAN's lower)
+  bool lower_elsewhere = false;  // IFLA_LINK_NETNSID: `lower` is in another namespace
   std::uint32_t xdp_prog_id = 0; // IFLA_XDP: a program attached here (any mode)
   bool deleted = false;          // from an RTM_DELLINK
 };

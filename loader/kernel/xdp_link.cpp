@@ -3,9 +3,9 @@
 #include <bpf/bpf.h>
 #include <cerrno>
 #include <cstring>
-#include <optional>
 #include <linux/capability.h>
 #include <linux/if_link.h>
+#include <optional>
 
 #include "core/error.h"
 #include "kernel/capabilities.h"
@@ -77,8 +77,8 @@ XdpLink attach_xdp(int prog_fd, const std::string &ifname, std::uint32_t ifindex
       // A bpf_link attach returns no extended ack: ask the kernel for its words.
       std::string kernel_says = xdp_refusal_reason(ifindex, xdp_mode_flag(step.mode), prog_fd);
       if (!kernel_says.empty())
-        last_reason = std::strerror(e.err()) + std::string(": the kernel says \"") + kernel_says +
-                      "\"";
+        last_reason =
+            std::strerror(e.err()) + std::string(": the kernel says \"") + kernel_says + "\"";
       // No other mode can help: the kernel refuses any program under it.
       if (kernel_says.find("upper device") != std::string::npos) {
         auto upper = upper_program(ifindex);

@@ -14,9 +14,10 @@ out=$XF_GW_DIR/out
 xf_gw ip addr flush dev lan0
 xf_gw ip link add br-lan type bridge
 xf_gw ip link set lan0 master br-lan
-xf_gw ip link add lanx type dummy
+xf_gw ip link add lanx type veth peer name lanx-end
 xf_gw ip link set lanx master br-lan
 xf_gw ip link set lanx up
+xf_gw ip link set lanx-end up
 xf_gw ip link set br-lan up
 
 # Interfaces `status --json` lists as attached, sorted, one line.

@@ -15,41 +15,85 @@
 namespace xdpflow {
 namespace {
 
+// A link message's contents, set by name: msg(6, "eth1.7").kind("vlan").link(5).
 struct LinkMsg {
-  std::uint32_t ifindex = 0;
-  std::string name;
-  std::string kind;
-  std::uint32_t master = 0, link = 0;
-  int link_netnsid = -1;
-  std::uint32_t xdp_attr = 0, xdp_prog_id = 0; // attribute type inside IFLA_XDP
-  std::uint16_t type = RTM_NEWLINK;
-  std::uint8_t family = AF_UNSPEC;
+  std::uint32_t ifindex_ = 0;
+  std::string name_, kind_;
+  std::uint32_t master_ = 0, link_ = 0;
+  int link_netnsid_ = -1;
+  std::uint32_t xdp_attr_ = 0, xdp_prog_id_ = 0; // attribute type inside IFLA_XDP
+  std::uint16_t type_ = RTM_NEWLINK;
+  std::uint8_t family_ = AF_UNSPEC;
+
+  LinkMsg kind(std::string k) const {
+    auto m = *this;
+    m.kind_ = std::move(k);
+    return m;
+  }
+  LinkMsg master(std::uint32_t v) const {
+    auto m = *this;
+    m.master_ = v;
+    return m;
+  }
+  LinkMsg link(std::uint32_t v) const {
+    auto m = *this;
+    m.link_ = v;
+    return m;
+  }
+  LinkMsg link_netnsid(int v) const {
+    auto m = *this;
+    m.link_netnsid_ = v;
+    return m;
+  }
+  LinkMsg xdp(std::uint32_t attr, std::uint32_t id) const {
+    auto m = *this;
+    m.xdp_attr_ = attr;
+    m.xdp_prog_id_ = id;
+    return m;
+  }
+  LinkMsg type(std::uint16_t v) const {
+    auto m = *this;
+    m.type_ = v;
+    return m;
+  }
+  LinkMsg family(std::uint8_t v) const {
+    auto m = *this;
+    m.family_ = v;
+    return m;
+  }
 };
+
+LinkMsg msg(std::uint32_t ifindex, std::string name) {
+  LinkMsg m;
+  m.ifindex_ = ifindex;
+  m.name_ = std::move(name);
+  return m;
+}
 
 // One message as the kernel sends it (rtnl_fill_ifinfo's attributes we read).
 std::vector<std::uint8_t> build(const LinkMsg &m) {
   std::vector<std::uint8_t> buf(MNL_SOCKET_BUFFER_SIZE);
   nlmsghdr *nlh = mnl_nlmsg_put_header(buf.data());
-  nlh->nlmsg_type = m.type;
+  nlh->nlmsg_type = m.type_;
   auto *ifm = static_cast<ifinfomsg *>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifm->ifi_family = m.family;
-  ifm->ifi_index = static_cast<int>(m.ifindex);
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, m.name.c_str());
-  if (m.master)
-    mnl_attr_put_u32(nlh, IFLA_MASTER, m.master);
-  if (m.link)
-    mnl_attr_put_u32(nlh, IFLA_LINK, m.link);
-  if (m.link_netnsid >= 0)
-    mnl_attr_put_u32(nlh, IFLA_LINK_NETNSID, static_cast<std::uint32_t>(m.link_netnsid));
-  if (!m.kind.empty()) {
+  ifm->ifi_family = m.family_;
+  ifm->ifi_index = static_cast<int>(m.ifindex_);
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, m.name_.c_str());
+  if (m.master_)
+    mnl_attr_put_u32(nlh, IFLA_MASTER, m.master_);
+  if (m.link_)
+    mnl_attr_put_u32(nlh, IFLA_LINK, m.link_);
+  if (m.link_netnsid_ >= 0)
+    mnl_attr_put_u32(nlh, IFLA_LINK_NETNSID, static_cast<std::uint32_t>(m.link_netnsid_));
+  if (!m.kind_.empty()) {
     nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-    mnl_attr_put_strz(nlh, IFLA_INFO_KIND, m.kind.c_str());
+    mnl_attr_put_strz(nlh, IFLA_INFO_KIND, m.kind_.c_str());
     mnl_attr_nest_end(nlh, info);
   }
-  if (m.xdp_attr) {
+  if (m.xdp_attr_) {
     nlattr *xdp = mnl_attr_nest_start(nlh, IFLA_XDP);
     mnl_attr_put_u8(nlh, IFLA_XDP_ATTACHED, XDP_ATTACHED_MULTI);
-    mnl_attr_put_u32(nlh, static_cast<std::uint16_t>(m.xdp_attr), m.xdp_prog_id);
+    mnl_attr_put_u32(nlh, static_cast<std::uint16_t>(m.xdp_attr_), m.xdp_prog_id_);
     mnl_attr_nest_end(nlh, xdp);
   }
   buf.resize(nlh->nlmsg_len);
@@ -68,19 +112,19 @@ struct Gateway {
   LinkTable table;
   void add(const LinkMsg &m) {
     auto f = parse(m);
-    ASSERT_TRUE(f) << m.name;
+    ASSERT_TRUE(f) << m.name_;
     table.apply(*f);
   }
   Gateway() {
-    add({.ifindex = 10, .name = "br-lan", .kind = "bridge"});
-    add({.ifindex = 2, .name = "lan0", .kind = "veth", .master = 10});
-    add({.ifindex = 3, .name = "lan1", .kind = "veth", .master = 10});
-    add({.ifindex = 4, .name = "wan"});
-    add({.ifindex = 5, .name = "eth1"});
-    add({.ifindex = 6, .name = "eth1.7", .kind = "vlan", .link = 5});
-    add({.ifindex = 7, .name = "eth1.7.8", .kind = "vlan", .link = 6});
-    add({.ifindex = 8, .name = "lan2"});
-    add({.ifindex = 11, .name = "ppp0", .kind = "ppp"});
+    add(msg(10, "br-lan").kind("bridge"));
+    add(msg(2, "lan0").kind("veth").master(10));
+    add(msg(3, "lan1").kind("veth").master(10));
+    add(msg(4, "wan"));
+    add(msg(5, "eth1"));
+    add(msg(6, "eth1.7").kind("vlan").link(5));
+    add(msg(7, "eth1.7.8").kind("vlan").link(6));
+    add(msg(8, "lan2"));
+    add(msg(11, "ppp0").kind("ppp"));
   }
 };
 
@@ -103,7 +147,7 @@ std::string message_of(const std::vector<std::string> &typed, const LinkTable &t
 using Names = std::vector<std::string>;
 
 TEST(LinkFacts, ParsesKindMasterAndLowerDevice) {
-  auto f = parse({.ifindex = 6, .name = "eth1.7", .kind = "vlan", .master = 10, .link = 5});
+  auto f = parse(msg(6, "eth1.7").kind("vlan").master(10).link(5));
   ASSERT_TRUE(f);
   EXPECT_EQ(f->ifindex, 6u);
   EXPECT_EQ(f->name, "eth1.7");
@@ -115,38 +159,36 @@ TEST(LinkFacts, ParsesKindMasterAndLowerDevice) {
 }
 
 TEST(LinkFacts, LinkNamingItselfIsNoLowerDevice) {
-  auto f = parse({.ifindex = 4, .name = "wan", .link = 4});
+  auto f = parse(msg(4, "wan").link(4));
   ASSERT_TRUE(f);
   EXPECT_EQ(f->lower, 0u);
   EXPECT_EQ(f->kind, "");
 }
 
 TEST(LinkFacts, LinkNetnsidSaysTheLowerDeviceIsElsewhere) {
-  auto f = parse({.ifindex = 2, .name = "lan0", .kind = "veth", .link = 9, .link_netnsid = 0});
+  auto f = parse(msg(2, "lan0").kind("veth").link(9).link_netnsid(0));
   ASSERT_TRUE(f);
   EXPECT_TRUE(f->lower_elsewhere);
 }
 
 TEST(LinkFacts, XdpProgramIdInEitherForm) {
-  auto one = parse({.ifindex = 10, .name = "br-lan", .kind = "bridge",
-                    .xdp_attr = IFLA_XDP_PROG_ID, .xdp_prog_id = 77});
-  auto multi = parse({.ifindex = 10, .name = "br-lan", .kind = "bridge",
-                      .xdp_attr = IFLA_XDP_SKB_PROG_ID, .xdp_prog_id = 78});
+  auto one = parse(msg(10, "br-lan").xdp(IFLA_XDP_PROG_ID, 77).kind("bridge"));
+  auto multi = parse(msg(10, "br-lan").xdp(IFLA_XDP_SKB_PROG_ID, 78).kind("bridge"));
   ASSERT_TRUE(one && multi);
   EXPECT_EQ(one->xdp_prog_id, 77u);
   EXPECT_EQ(multi->xdp_prog_id, 78u);
-  EXPECT_EQ(parse({.ifindex = 4, .name = "wan"})->xdp_prog_id, 0u);
+  EXPECT_EQ(parse(msg(4, "wan"))->xdp_prog_id, 0u);
 }
 
 TEST(LinkFacts, DellinkAndOtherMessages) {
-  auto del = parse({.ifindex = 3, .name = "lan1", .type = RTM_DELLINK});
+  auto del = parse(msg(3, "lan1").type(RTM_DELLINK));
   ASSERT_TRUE(del);
   EXPECT_TRUE(del->deleted);
   // The bridge's per-port AF_BRIDGE messages are not the link's.
-  EXPECT_FALSE(parse({.ifindex = 3, .name = "lan1", .master = 10, .family = AF_BRIDGE}));
-  EXPECT_FALSE(parse({.ifindex = 3, .name = "lan1", .type = RTM_NEWADDR}));
+  EXPECT_FALSE(parse(msg(3, "lan1").master(10).family(AF_BRIDGE)));
+  EXPECT_FALSE(parse(msg(3, "lan1").type(RTM_NEWADDR)));
   // Truncated before the ifinfomsg ends.
-  auto buf = build({.ifindex = 3, .name = "lan1"});
+  auto buf = build(msg(3, "lan1"));
   auto *nlh = reinterpret_cast<nlmsghdr *>(buf.data());
   nlh->nlmsg_len = NLMSG_LENGTH(sizeof(ifinfomsg) - 4);
   EXPECT_FALSE(parse_link_message(nlh));
@@ -182,13 +224,14 @@ TEST(AttachPlan, VlanAttachesItsLowerDevice) {
 
 TEST(AttachPlan, VlanPortOfABridgeAttachesItsLowerDevice) {
   Gateway g;
-  g.add({.ifindex = 9, .name = "lan2.5", .kind = "vlan", .master = 10, .link = 8});
-  EXPECT_EQ(names(plan_targets({"br-lan", "wan"}, g.table)), (Names{"lan0", "lan1", "lan2", "wan"}));
+  g.add(msg(9, "lan2.5").kind("vlan").master(10).link(8));
+  EXPECT_EQ(names(plan_targets({"br-lan", "wan"}, g.table)),
+            (Names{"lan0", "lan1", "lan2", "wan"}));
 }
 
 TEST(AttachPlan, TwoVlansOnOneDeviceAreTwoSidesOnOneTarget) {
   Gateway g;
-  g.add({.ifindex = 12, .name = "eth1.9", .kind = "vlan", .link = 5});
+  g.add(msg(12, "eth1.9").kind("vlan").link(5));
   auto p = plan_targets({"eth1.7", "eth1.9"}, g.table);
   EXPECT_EQ(names(p), (Names{"eth1"}));
   EXPECT_TRUE(p.warnings.empty()); // routed between the VLANs: hairpin on eth1
@@ -208,7 +251,7 @@ TEST(AttachPlan, PppAttachesTheEthernetDeviceOfItsSession) {
 TEST(AttachPlan, PppWithIflinkUsesIt) {
   Gateway g;
   g.table.pppoe_devices = {"eth1", "lan2"}; // ambiguous, but IFLA_LINK says
-  g.add({.ifindex = 11, .name = "ppp0", .kind = "ppp", .link = 8});
+  g.add(msg(11, "ppp0").kind("ppp").link(8));
   EXPECT_EQ(names(plan_targets({"ppp0", "wan"}, g.table)), (Names{"lan2", "wan"}));
 }
 
@@ -225,11 +268,11 @@ TEST(AttachPlan, PppWhoseEthernetDeviceCannotBeToldIsRefused) {
 
 TEST(AttachPlan, LowerDeviceElsewhereIsRefused) {
   Gateway g;
-  g.add({.ifindex = 13, .name = "v100", .kind = "vlan", .link = 3, .link_netnsid = 1});
+  g.add(msg(13, "v100").kind("vlan").link(3).link_netnsid(1));
   EXPECT_EQ(message_of({"v100", "wan"}, g.table),
             "v100 (VLAN) runs over a device in another network namespace; attach xdpflow there, "
             "on that device");
-  g.add({.ifindex = 14, .name = "v200", .kind = "vlan", .link = 99});
+  g.add(msg(14, "v200").kind("vlan").link(99));
   EXPECT_EQ(message_of({"v200", "wan"}, g.table),
             "v200: its lower device (ifindex 99) is not in this network namespace; name the device "
             "that carries v200's frames instead");
@@ -237,8 +280,8 @@ TEST(AttachPlan, LowerDeviceElsewhereIsRefused) {
 
 TEST(AttachPlan, PortAndItsBridgeBothNamedAttachOnce) {
   Gateway g;
-  for (const Names &typed : {Names{"br-lan", "lan0", "lan1", "wan"},
-                             Names{"lan0", "lan1", "br-lan", "wan"}}) {
+  for (const Names &typed :
+       {Names{"br-lan", "lan0", "lan1", "wan"}, Names{"lan0", "lan1", "br-lan", "wan"}}) {
     auto p = plan_targets(typed, g.table);
     auto got = names(p);
     std::sort(got.begin(), got.end());
@@ -271,15 +314,17 @@ TEST(AttachPlan, PortsNamedWithoutTheirBridgeAreNotFollowed) {
 
 TEST(AttachPlan, OneSideOnlyWarnsThatNothingCanBeOffloaded) {
   Gateway g;
-  for (const Names &typed : {Names{"wan"}, Names{"br-lan"}, Names{"lan0", "lan1"},
-                             Names{"br-lan", "lan1"}}) {
+  for (const Names &typed :
+       {Names{"wan"}, Names{"br-lan"}, Names{"lan0", "lan1"}, Names{"br-lan", "lan1"}}) {
     auto p = plan_targets(typed, g.table);
     ASSERT_EQ(p.warnings.size(), 1u) << typed[0];
     EXPECT_NE(p.warnings[0].find("only one side of the gateway is attached"), std::string::npos);
     EXPECT_NE(p.warnings[0].find("nothing can be offloaded"), std::string::npos);
   }
-  EXPECT_EQ(plan_targets({"wan"}, g.table).warnings[0].find("only one side of the gateway is "
-                                                           "attached (wan)"),
+  EXPECT_EQ(plan_targets({"wan"}, g.table)
+                .warnings[0]
+                .find("only one side of the gateway is "
+                      "attached (wan)"),
             0u);
   EXPECT_TRUE(plan_targets({"lan0", "wan"}, g.table).warnings.empty());
 }
@@ -294,7 +339,7 @@ TEST(AttachPlan, UnknownNameIsRefusedAtStartSkippedWhileRunning) {
 
 TEST(AttachPlan, BridgeWithoutPortsIsRefusedAtStart) {
   Gateway g;
-  g.add({.ifindex = 20, .name = "br-guest", .kind = "bridge"});
+  g.add(msg(20, "br-guest").kind("bridge"));
   EXPECT_EQ(message_of({"br-guest"}, g.table),
             "nothing to attach: br-guest has no device to hook (a bridge without ports?); add the "
             "ports (ip link set DEV master BRIDGE) or name the interfaces");
@@ -308,7 +353,7 @@ TEST(AttachPlan, PortsJoiningAndLeavingAFollowedBridge) {
   Gateway g;
   Names typed{"br-lan", "wan"};
   auto before = plan_targets(typed, g.table, true);
-  g.add({.ifindex = 8, .name = "lan2", .kind = "veth", .master = 10}); // ip link set lan2 master
+  g.add(msg(8, "lan2").kind("veth").master(10)); // ip link set lan2 master
   auto joined = plan_targets(typed, g.table, true);
   auto d = plan_difference(before, joined);
   ASSERT_EQ(d.added.size(), 1u);
@@ -316,19 +361,19 @@ TEST(AttachPlan, PortsJoiningAndLeavingAFollowedBridge) {
   EXPECT_EQ(d.added[0].via, "port of br-lan");
   EXPECT_TRUE(d.removed.empty());
 
-  g.add({.ifindex = 3, .name = "lan1", .kind = "veth"}); // nomaster
+  g.add(msg(3, "lan1").kind("veth")); // nomaster
   auto left = plan_targets(typed, g.table, true);
   d = plan_difference(joined, left);
   EXPECT_TRUE(d.added.empty());
   ASSERT_EQ(d.removed.size(), 1u);
   EXPECT_EQ(d.removed[0].name, "lan1");
 
-  g.add({.ifindex = 8, .name = "lan2", .type = RTM_DELLINK}); // ip link del
+  g.add(msg(8, "lan2").type(RTM_DELLINK)); // ip link del
   d = plan_difference(left, plan_targets(typed, g.table, true));
   ASSERT_EQ(d.removed.size(), 1u);
   EXPECT_EQ(d.removed[0].name, "lan2");
   // Unrelated changes change nothing.
-  g.add({.ifindex = 30, .name = "dummy0"});
+  g.add(msg(30, "dummy0"));
   EXPECT_TRUE(plan_difference(left, plan_targets(typed, g.table, true)).added.empty());
 }
 
