@@ -119,7 +119,8 @@ AttachSettings settings_from(const AttachFlags &f, const CLI::App &sub) {
 struct Interface {
   std::string name;
   std::uint32_t ifindex;
-  InterfaceHook hook; // chosen once, at attach (core/hook_choice.h)
+  std::uint32_t mac_of; // whose MAC frames for the gateway carry (core/attach_plan.h)
+  InterfaceHook hook;   // chosen once, at attach (core/hook_choice.h)
 };
 
 // The devices to hook (core/attach_plan.h), with its notes and warnings said.
@@ -239,7 +240,7 @@ private:
       if (hook.hook == Hook::Xdp)
         links_.emplace(t.ifindex, attach_xdp(fp_.prog_fd(), t.name, t.ifindex, s_.mode,
                                              query_xdp_features(t.ifindex), log));
-      fp_.add_interface(t.ifindex, interface_mac(t.ifindex));
+      fp_.add_interface(t.ifindex, interface_mac(t.mac_of));
       bool redirect = can_be_redirect_target(query_xdp_features(t.ifindex));
       tc_->add({t.name, t.ifindex, hook.hook, redirect});
       cp_->add_interface({t.ifindex, t.name, true});
@@ -287,7 +288,7 @@ void run_attach(const AttachSettings &s) {
   AttachPlan plan = make_plan(s.interfaces, link_table);
   std::vector<Interface> ifaces;
   for (const auto &t : plan.targets)
-    ifaces.push_back({t.name, t.ifindex, {}});
+    ifaces.push_back({t.name, t.ifindex, t.mac_of, {}});
   NetnsLock lock;
   for (auto &i : ifaces)
     i.hook = choose_interface_hook(s.hook, read_driver_facts(i.name, i.ifindex));
@@ -341,7 +342,7 @@ void run_attach(const AttachSettings &s) {
     }
     hooked.push_back({i.name, i.ifindex, choice.hook, true});
     try {
-      fp.add_interface(i.ifindex, interface_mac(i.ifindex));
+      fp.add_interface(i.ifindex, interface_mac(i.mac_of));
     } catch (const SysError &e) {
       throw SysError(e.err(),
                      i.name + ": adding it to the fast path's interfaces (" + e.what() + ")");

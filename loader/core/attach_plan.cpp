@@ -119,7 +119,8 @@ private:
                               ": attached once");
         return;
       }
-    plan_.targets.push_back({dev.ifindex, dev.name, typed, via, side});
+    std::uint32_t mac_of = is_bridge(links_.find(side)) ? side : dev.ifindex;
+    plan_.targets.push_back({dev.ifindex, dev.name, typed, via, side, mac_of});
   }
 
   void bridge(const LinkFact &br, const std::string &typed, std::uint32_t side, int depth) {

@@ -39,6 +39,10 @@ struct AttachTarget {
   std::string typed;      // the name it was reached from
   std::string via;        // how: "" (typed itself), "port of br-lan", "lower device of wan.7"
   std::uint32_t side = 0; // the routed device it belongs to (bridge, VLAN, itself)
+  // The device whose MAC the frames routed by the gateway are sent to: a
+  // port's bridge (hosts behind br-lan send to br-lan's MAC), else itself.
+  // The data path only forwards frames addressed to it.
+  std::uint32_t mac_of = 0;
 };
 
 struct AttachPlan {

@@ -209,6 +209,11 @@ TEST(AttachPlan, BridgeAttachesItsPortsNeverTheBridge) {
   EXPECT_EQ(names(p), (Names{"lan0", "lan1", "wan"}));
   EXPECT_EQ(p.targets[0].via, "port of br-lan");
   EXPECT_EQ(p.targets[0].side, 10u);
+  // Hosts behind br-lan send to br-lan's MAC: that is what the port's fast
+  // path must take as its own; wan's is its own.
+  EXPECT_EQ(p.targets[0].mac_of, 10u);
+  EXPECT_EQ(p.targets[1].mac_of, 10u);
+  EXPECT_EQ(p.targets[2].mac_of, 4u);
   EXPECT_EQ(p.followed, std::vector<std::uint32_t>{10});
   EXPECT_TRUE(p.warnings.empty());
 }
@@ -218,6 +223,7 @@ TEST(AttachPlan, VlanAttachesItsLowerDevice) {
   auto p = plan_targets({"br-lan", "eth1.7"}, g.table);
   EXPECT_EQ(names(p), (Names{"lan0", "lan1", "eth1"}));
   EXPECT_EQ(p.targets[2].via, "lower device of eth1.7");
+  EXPECT_EQ(p.targets[2].mac_of, 5u);
   // QinQ: two levels down.
   EXPECT_EQ(names(plan_targets({"eth1.7.8", "wan"}, g.table)), (Names{"eth1", "wan"}));
 }
