@@ -3,14 +3,15 @@
 // kernel has no 8021Q or PPP, so VLAN and PPP devices exist only as such
 // messages.
 #include <gtest/gtest.h>
-#include <libmnl/libmnl.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
+#include <sys/socket.h>
 
 #include <vector>
 
 #include "core/attach_plan.h"
 #include "core/error.h"
+#include "core/netlink_attr.h"
 
 namespace xdpflow {
 namespace {
@@ -72,29 +73,29 @@ LinkMsg msg(std::uint32_t ifindex, std::string name) {
 
 // One message as the kernel sends it (rtnl_fill_ifinfo's attributes we read).
 std::vector<std::uint8_t> build(const LinkMsg &m) {
-  std::vector<std::uint8_t> buf(MNL_SOCKET_BUFFER_SIZE);
-  nlmsghdr *nlh = mnl_nlmsg_put_header(buf.data());
+  std::vector<std::uint8_t> buf(8192);
+  nlmsghdr *nlh = nl::put_header(buf.data());
   nlh->nlmsg_type = m.type_;
-  auto *ifm = static_cast<ifinfomsg *>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  auto *ifm = static_cast<ifinfomsg *>(nl::put_extra_header(nlh, sizeof(ifinfomsg)));
   ifm->ifi_family = m.family_;
   ifm->ifi_index = static_cast<int>(m.ifindex_);
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, m.name_.c_str());
+  nl::put_strz(nlh, IFLA_IFNAME, m.name_);
   if (m.master_)
-    mnl_attr_put_u32(nlh, IFLA_MASTER, m.master_);
+    nl::put_u32(nlh, IFLA_MASTER, m.master_);
   if (m.link_)
-    mnl_attr_put_u32(nlh, IFLA_LINK, m.link_);
+    nl::put_u32(nlh, IFLA_LINK, m.link_);
   if (m.link_netnsid_ >= 0)
-    mnl_attr_put_u32(nlh, IFLA_LINK_NETNSID, static_cast<std::uint32_t>(m.link_netnsid_));
+    nl::put_u32(nlh, IFLA_LINK_NETNSID, static_cast<std::uint32_t>(m.link_netnsid_));
   if (!m.kind_.empty()) {
-    nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-    mnl_attr_put_strz(nlh, IFLA_INFO_KIND, m.kind_.c_str());
-    mnl_attr_nest_end(nlh, info);
+    nlattr *info = nl::nest_start(nlh, IFLA_LINKINFO);
+    nl::put_strz(nlh, IFLA_INFO_KIND, m.kind_);
+    nl::nest_end(nlh, info);
   }
   if (m.xdp_attr_) {
-    nlattr *xdp = mnl_attr_nest_start(nlh, IFLA_XDP);
-    mnl_attr_put_u8(nlh, IFLA_XDP_ATTACHED, XDP_ATTACHED_MULTI);
-    mnl_attr_put_u32(nlh, static_cast<std::uint16_t>(m.xdp_attr_), m.xdp_prog_id_);
-    mnl_attr_nest_end(nlh, xdp);
+    nlattr *xdp = nl::nest_start(nlh, IFLA_XDP);
+    nl::put_u8(nlh, IFLA_XDP_ATTACHED, XDP_ATTACHED_MULTI);
+    nl::put_u32(nlh, static_cast<std::uint16_t>(m.xdp_attr_), m.xdp_prog_id_);
+    nl::nest_end(nlh, xdp);
   }
   buf.resize(nlh->nlmsg_len);
   return buf;
