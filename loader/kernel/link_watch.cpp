@@ -125,7 +125,12 @@ std::string xdp_refusal_reason(std::uint32_t ifindex, std::uint32_t mode_flag, i
   if (mnl_attr_parse(reply, sizeof(nlmsgerr), keep_attr, tb) < 0 || !tb[NLMSGERR_ATTR_MSG] ||
       mnl_attr_validate(tb[NLMSGERR_ATTR_MSG], MNL_TYPE_NUL_STRING) < 0)
     return "";
-  return mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]);
+  std::string says = mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]);
+  // The probe's own refusal: every check before it passed, and those after
+  // it (the driver's, e.g. veth's MTU) are not reached, so no reason known.
+  if (says == "Active program does not match expected")
+    return "";
+  return says;
 }
 
 } // namespace xdpflow

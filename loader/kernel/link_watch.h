@@ -35,7 +35,8 @@ private:
 // XDP_FLAGS_REPLACE and prog_fd as the expected program, which is attached
 // nowhere through netlink: the request fails in every case and changes
 // nothing, but the kernel runs its checks (upper devices first) and says
-// which one failed. "" when it gives no text.
+// which one failed. "" when it gives no text, or when the only check that
+// failed is the probe's own (the driver's checks come after it).
 std::string xdp_refusal_reason(std::uint32_t ifindex, std::uint32_t mode_flag, int prog_fd);
 
 } // namespace xdpflow
