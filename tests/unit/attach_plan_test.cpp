@@ -26,42 +26,20 @@ struct LinkMsg {
   std::uint16_t type_ = RTM_NEWLINK;
   std::uint8_t family_ = AF_UNSPEC;
 
-  LinkMsg kind(std::string k) const {
+  template <class F, class V> LinkMsg with(F LinkMsg::*field, V v) const {
     auto m = *this;
-    m.kind_ = std::move(k);
+    m.*field = std::move(v);
     return m;
   }
-  LinkMsg master(std::uint32_t v) const {
-    auto m = *this;
-    m.master_ = v;
-    return m;
-  }
-  LinkMsg link(std::uint32_t v) const {
-    auto m = *this;
-    m.link_ = v;
-    return m;
-  }
-  LinkMsg link_netnsid(int v) const {
-    auto m = *this;
-    m.link_netnsid_ = v;
-    return m;
-  }
+  LinkMsg kind(std::string k) const { return with(&LinkMsg::kind_, std::move(k)); }
+  LinkMsg master(std::uint32_t v) const { return with(&LinkMsg::master_, v); }
+  LinkMsg link(std::uint32_t v) const { return with(&LinkMsg::link_, v); }
+  LinkMsg link_netnsid(int v) const { return with(&LinkMsg::link_netnsid_, v); }
   LinkMsg xdp(std::uint32_t attr, std::uint32_t id) const {
-    auto m = *this;
-    m.xdp_attr_ = attr;
-    m.xdp_prog_id_ = id;
-    return m;
+    return with(&LinkMsg::xdp_attr_, attr).with(&LinkMsg::xdp_prog_id_, id);
   }
-  LinkMsg type(std::uint16_t v) const {
-    auto m = *this;
-    m.type_ = v;
-    return m;
-  }
-  LinkMsg family(std::uint8_t v) const {
-    auto m = *this;
-    m.family_ = v;
-    return m;
-  }
+  LinkMsg type(std::uint16_t v) const { return with(&LinkMsg::type_, v); }
+  LinkMsg family(std::uint8_t v) const { return with(&LinkMsg::family_, v); }
 };
 
 LinkMsg msg(std::uint32_t ifindex, std::string name) {
