@@ -27,7 +27,6 @@
 #define XF_TC_ACT_OK 0
 #define XF_TC_ACT_REDIRECT 7
 #define XF_PACKET_HOST 0
-#define XF_PACKET_OTHERHOST 3
 /* Headers the parser may read: Ethernet, two tags, PPPoE, IPv6, TCP with
  * the longest options. */
 #define XF_TC_HDR_MAX (ETH_HLEN + 8 + 8 + 40 + 60)
@@ -65,27 +64,6 @@ static __always_inline void xf_tc_apply_csum(struct __sk_buff *skb, __u32 l3_off
 		bpf_l4_csum_replace(skb, check_off, 0, d->ports, l4_flags);
 }
 
-/* Addressed to the gateway (the kernel's PACKET_HOST). On a bridge port the
- * kernel marks frames by the port's own MAC, so those the hosts behind the
- * bridge send to the bridge's MAC arrive as PACKET_OTHERHOST; the loader
- * gives a port its bridge's MAC in xf_ifaces (core/attach_plan.h mac_of),
- * the one XDP compares with too. */
-static __always_inline int xf_tc_for_us(const struct __sk_buff *skb, const struct xf_frame *f)
-{
-	__u32 slot = skb->ingress_ifindex % XF_IFACE_SLOTS;
-	struct xf_iface *i;
-	const __u8 *dst = f->data;
-
-	if (skb->pkt_type == XF_PACKET_HOST)
-		return 1;
-	if (skb->pkt_type != XF_PACKET_OTHERHOST || f->data + ETH_HLEN > f->end)
-		return 0;
-	i = bpf_map_lookup_elem(&xf_ifaces, &slot);
-	if (!i || i->ifindex != skb->ingress_ifindex)
-		return 0;
-	return *(__u32 *)dst == *(__u32 *)i->mac && *(__u16 *)(dst + 4) == *(__u16 *)(i->mac + 4);
-}
-
 /* The refusals only TC has, and the layer-2 plan: 0 or a slow reason. */
 static __always_inline int xf_tc_refuse(struct __sk_buff *skb, const struct xf_frame *f,
 					const struct xf_parsed *p, const struct xf_flow_action *a)
@@ -95,7 +73,10 @@ static __always_inline int xf_tc_refuse(struct __sk_buff *skb, const struct xf_f
 	struct xf_iface *out;
 	int reason;
 
-	if (!xf_tc_for_us(skb, f))
+	/* A bridge port marks frames for its bridge's MAC PACKET_OTHERHOST
+	 * (eth_type_trans compares with the port's own): the bridge delivers
+	 * them up, and the kernel routes them. */
+	if (skb->pkt_type != XF_PACKET_HOST && !xf_for_us(f->data, f->end, skb->ifindex))
 		return XF_SLOW_NOT_FOR_US;
 	reason = xf_validate_ip(f, p);
 	if (reason)

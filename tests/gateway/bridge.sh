@@ -45,6 +45,10 @@ xf_gw ip link set br-lan up
 # The forward chain accepts new connections from the LAN by interface: the
 # routed LAN interface is br-lan now.
 xf_gw_nft insert rule inet xfgw forward iifname "br-lan" accept
+# The client learnt lan0's MAC for the gateway before lan0 became a port;
+# LAN hosts of a real bridge know br-lan's. (The kernel routes frames sent
+# to a port's own MAC too; xdpflow leaves those to it, as not_for_us.)
+ip -n "$XF_NS_CLIENT" neigh flush dev "$XF_CLIENT_IF"
 _xf_gw_resolve_neighbours "$XF_NS_CLIENT" "$XF_GW_LAN_V4" "$XF_GW_LAN_V6"
 NS_CLIENT2="${XF_NS_CLIENT}2"
 bridge_client "$NS_CLIENT2" lan1 3
