@@ -311,10 +311,11 @@ struct ControlPlane::Impl {
   void remove_interface(std::uint32_t ifindex) {
     relearning.remove_interface(ifindex);
     sync.set_redirect_target(ifindex, false);
-    config.interfaces.erase(
-        std::remove_if(config.interfaces.begin(), config.interfaces.end(),
-                       [&](const ControlPlaneConfig::Interface &i) { return i.ifindex == ifindex; }),
-        config.interfaces.end());
+    config.interfaces.erase(std::remove_if(config.interfaces.begin(), config.interfaces.end(),
+                                           [&](const ControlPlaneConfig::Interface &i) {
+                                             return i.ifindex == ifindex;
+                                           }),
+                            config.interfaces.end());
     // Placed anew: a connection through it is no longer allowed there.
     sync.reresolve_all(monotonic_ns());
   }
