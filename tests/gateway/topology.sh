@@ -50,12 +50,13 @@ xf_topo_transfer() {
     --sport "$sport" "${args[@]}" --bytes "$XF_TOPO_BYTES" --go "$go" \
     >"$XF_GW_DIR/$name.sent" 2>"$XF_GW_DIR/$name.err" &
   local src=$!
+  # 30 s to start and connect: python on a busy machine, or twelve at once.
+  xf_wait_for 30 grep -q connected "$XF_GW_DIR/$name.err" ||
+    xf_fail "$name: did not connect: $(cat "$XF_GW_DIR/$name.err")"
   if [ -n "${XF_XDPFLOW_PID:-}" ]; then
     xf_wait_for 5 xf_offloaded_port "$sport" ||
       xf_fail "$name: not offloaded 5 s after the handshake: $(xf_xdpflow flows --pending 2>&1)" \
         "$(xf_gw conntrack -L 2>&1 | grep "sport=$sport ")" "$(tail -5 "$XF_GW_DIR/attach.log")" "$(xf_xdpflow status 2>&1 | head -6)"
-  else
-    xf_wait_for 5 grep -q connected "$XF_GW_DIR/$name.err" || xf_fail "$name: did not connect"
   fi
   touch "$go"
   wait "$src" || xf_fail "$name: sender failed: $(cat "$XF_GW_DIR/$name.err")"
