@@ -71,11 +71,23 @@ void Relearning::expect(const CtEvent &ev) {
 
 void Relearning::invalidate(const ChangeMonitor::Causes &causes, FlowSync &sync,
                             std::uint64_t now_ns) {
+  replace_all(causes, true, sync, now_ns);
+}
+
+void Relearning::qdisc_changed(FlowSync &sync, std::uint64_t now_ns) {
+  ChangeMonitor::Causes causes{};
+  causes[XF_INVAL_QDISC] = true;
+  replace_all(causes, false, sync, now_ns);
+}
+
+void Relearning::replace_all(const ChangeMonitor::Causes &causes, bool forget, FlowSync &sync,
+                             std::uint64_t now_ns) {
   std::uint64_t t0 = monotonic_ns();
   std::uint64_t before = sync.stats().flows_offloaded;
-  observed_.forget_all();
   // Every entry is placed anew; with nothing observed it leaves the table
   // and its connection waits for its next packets.
+  if (forget)
+    observed_.forget_all();
   sync.reresolve_all(now_ns);
   std::uint64_t after = sync.stats().flows_offloaded;
   std::uint64_t removed = before > after ? before - after : 0;
