@@ -14,6 +14,8 @@ namespace xdpflow {
 namespace {
 
 constexpr std::uint64_t ms = 1'000'000ull;
+// Waiting connections listed in xf_obs_pending (`flows --pending`).
+constexpr std::size_t max_published_pending = 4096;
 
 std::uint64_t monotonic_ns() {
   timespec ts;
@@ -170,8 +172,11 @@ void Relearning::publish(const FlowSync &sync) {
           p.detail = v.detail;
         }
         status_.waiting[p.reason]++;
+        // Listed for `flows --pending` up to a bound, counted all: after an
+        // invalidation with 100 k connections offloaded, all of them wait,
+        // and two syscalls each every second would slow their re-learning.
         xf_obs_key k = make_obs_key(orig, XF_OBS_EGRESS);
-        if (!bpf_map_update_elem(pending_fd, &k, &p, BPF_ANY))
+        if (n < max_published_pending && !bpf_map_update_elem(pending_fd, &k, &p, BPF_ANY))
           n++;
       });
   published_pending_ = n;

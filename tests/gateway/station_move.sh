@@ -19,21 +19,13 @@
 # server; the time from the move to the first echo arriving at eth1, kernel
 # path then xdpflow (`attach lan0 lan1 wan0`).
 . "$(dirname "$0")/e2e.sh"
+. "$XF_E2E_DIR/topology.sh"
 . "$XF_E2E_DIR/follow.sh"
 xf_e2e_init
 xf_gw_create
 
 PORT=5601
-xf_gw ip addr flush dev "$XF_GW_LAN"
-xf_gw ip link add br-lan type bridge
-xf_gw ip link set "$XF_GW_LAN" master br-lan
-ip -n "$XF_NS_GW" link add lan1 type veth peer name eth1 netns "$XF_NS_CLIENT"
-xf_gw ip link set lan1 master br-lan
-xf_gw ethtool -K lan1 gro on >/dev/null
-xf_gw ip addr add "$XF_GW_LAN_V4/24" dev br-lan
-xf_gw ip link set lan1 up
-xf_gw ip link set br-lan up
-xf_gw_nft insert rule inet xfgw forward iifname "br-lan" accept
+xf_topo_bridge_lan lan1 "$XF_NS_CLIENT" eth1
 STATION_MAC=$(xf_client cat "/sys/class/net/$XF_CLIENT_IF/address")
 xf_client sysctl -qw net.ipv6.conf.eth1.disable_ipv6=1
 xf_client ip link set eth1 address "$STATION_MAC"

@@ -27,14 +27,11 @@ import argparse
 import json
 import os
 import re
-import select
-import socket
-import struct
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from xf_replay import PACKET_OUTGOING, SO_TIMESTAMPNS, l4_of, open_sockets  # noqa: E402
+from xf_replay import arrivals, open_sockets  # noqa: E402
 
 
 def watch(a):
@@ -42,32 +39,14 @@ def watch(a):
     socks = open_sockets(a.iface)
     if a.ready:
         open(a.ready, "w").close()
-    by_fd = {s.fileno(): (label, s) for label, (s, _) in socks.items()}
     times = {}
 
     def drain(timeout):
-        ready, _, _ = select.select(list(by_fd), [], [], timeout)
-        for fd in ready:
-            label, s = by_fd[fd]
-            while True:
-                try:
-                    data, anc, _, addr = s.recvmsg(65536, 64, socket.MSG_DONTWAIT)
-                except (BlockingIOError, OSError):
-                    break
-                if addr[2] == PACKET_OUTGOING:
-                    continue
-                l4 = l4_of(data)
-                if l4 is None or not ({l4[3], l4[4]} & ports):
-                    continue
-                # The kernel's arrival time: a watcher slowed by a loaded
-                # machine reads late, but dates each frame right.
-                t = time.time_ns()
-                for level, kind, val in anc:
-                    if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
-                        sec, nsec = struct.unpack("qq", val[:16])
-                        t = sec * 1000000000 + nsec
-                group = "%s %s %s>%s" % (label, data[0:6].hex(":"), l4[1], l4[2])
-                times.setdefault(group, []).append(t)
+        # The kernel's arrival times: a watcher slowed by a loaded machine
+        # reads late, but dates each frame right.
+        for label, data, l4, t in arrivals(socks, timeout, ports):
+            group = "%s %s %s>%s" % (label, data[0:6].hex(":"), l4[1], l4[2])
+            times.setdefault(group, []).append(t)
 
     mark = None
     end = None

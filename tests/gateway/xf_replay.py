@@ -108,6 +108,30 @@ def read_ready(socks, timeout, want_outgoing, out):
             out.append({"t": t, "if": label, "hex": data.hex()})
 
 
+def arrivals(socks, timeout, ports):
+    """Yields (label, frame, l4, kernel receive time in ns) for the TCP/UDP
+    frames that ARRIVED on the sockets (not those their interfaces sent)
+    within timeout, whose source or destination port is in ports."""
+    by_fd = {s.fileno(): (label, s) for label, (s, _) in socks.items()}
+    ready, _, _ = select.select(list(by_fd), [], [], max(0.0, timeout))
+    for fd in ready:
+        label, s = by_fd[fd]
+        while True:
+            try:
+                data, anc, _, addr = s.recvmsg(65536, 64, socket.MSG_DONTWAIT)
+            except (BlockingIOError, OSError):  # OSError: interface gone
+                break
+            l4 = l4_of(data)
+            if addr[2] == PACKET_OUTGOING or l4 is None or not ({l4[3], l4[4]} & ports):
+                continue
+            t = time.time_ns()
+            for level, kind, val in anc:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                    sec, nsec = struct.unpack("qq", val[:16])
+                    t = sec * 1000000000 + nsec
+            yield label, data, l4, t
+
+
 def write(path, frames):
     frames.sort(key=lambda f: f["t"])
     t0 = frames[0]["t"] if frames else 0
