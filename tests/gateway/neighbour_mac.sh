@@ -85,9 +85,12 @@ run() {
   wait "${pids[@]}" "$echo" 2>/dev/null || true
   jq -r 'to_entries[] | "  \(.key): \(.value.count) frames, \(.value.after_mark) after the change"' \
     "$XF_GW_DIR/$name.arrivals"
-  read -r V4_MS _ < <(xf_follow_ms "$name" "$to4")
-  read -r V6_MS _ < <(xf_follow_ms "$name" "$to6")
-  read -r _ OLD_MAC < <(xf_follow_ms "$name" "$new_mac")
+  read -r V4_MS _ < <(xf_follow_ms "$name" "$to4") ||
+    xf_fail "$name: no arrival figures: $(cat "$XF_GW_DIR/$name.watch.err")"
+  read -r V6_MS _ < <(xf_follow_ms "$name" "$to6") ||
+    xf_fail "$name: no arrival figures: $(cat "$XF_GW_DIR/$name.watch.err")"
+  read -r _ OLD_MAC < <(xf_follow_ms "$name" "$new_mac") ||
+    xf_fail "$name: no arrival figures: $(cat "$XF_GW_DIR/$name.watch.err")"
 }
 
 xf_log "kernel path"

@@ -91,7 +91,8 @@ run() {
     wait "$m_sink" 2>/dev/null || true
   fi
   xf_follow_stop "$name"
-  read -r FOLLOW_MS _ < <(xf_follow_ms "$name" "^wan1 .* $ROUTED>")
+  read -r FOLLOW_MS _ < <(xf_follow_ms "$name" "^wan1 .* $ROUTED>") ||
+    xf_fail "$name: no arrival figures: $(cat "$XF_GW_DIR/$name.watch.err")"
   # Counted per source address from the groups (LABEL MAC SRC>DST).
   OLD_ADDR_OUT_WAN1=$(jq '[to_entries[] | select(.key | test("^wan1 .* 198\\.19\\.0\\.1>")) | .value.after_mark] | add // 0' "$XF_GW_DIR/$name.arrivals")
   NEW_ADDR_OUT_WAN1=$(jq '[to_entries[] | select(.key | test("^wan1 .* 198\\.19\\.1\\.1>")) | .value.after_mark] | add // 0' "$XF_GW_DIR/$name.arrivals")

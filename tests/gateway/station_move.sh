@@ -75,7 +75,8 @@ EOF
   fi
   kill "$client" "$echo" 2>/dev/null || true
   wait "$client" "$echo" 2>/dev/null || true
-  read -r FOLLOW_MS OLD_PORT < <(xf_follow_ms "$name" "new ")
+  read -r FOLLOW_MS OLD_PORT < <(xf_follow_ms "$name" "new ") ||
+    xf_fail "$name: no arrival figures: $(cat "$XF_GW_DIR/$name.watch.err")"
 }
 # The station goes back to eth0 (its own MAC again) for the next run.
 move_back() {
