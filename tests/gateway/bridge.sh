@@ -24,6 +24,10 @@ ip -n "$NS_CLIENT2" link set eth0 up
 _xf_gw_peer_rx "$NS_CLIENT2" eth0
 ip -n "$NS_CLIENT2" route add default via "$XF_GW_LAN_V4"
 ip -n "$NS_CLIENT2" -6 route add default via "$XF_GW_LAN_V6"
+# The client learnt lan0's MAC for the gateway before lan0 became a port;
+# LAN hosts of a real bridge know br-lan's. (The kernel routes frames sent
+# to a port's own MAC too; xdpflow leaves those to it, as not_for_us.)
+ip -n "$XF_NS_CLIENT" neigh flush dev "$XF_CLIENT_IF"
 _xf_gw_resolve_neighbours "$XF_NS_CLIENT" "$XF_GW_LAN_V4" "$XF_GW_LAN_V6"
 _xf_gw_resolve_neighbours "$NS_CLIENT2" "$XF_GW_LAN_V4" "$XF_GW_LAN_V6"
 export XF_GW_ATTACH_IFACES="$XF_GW_LAN lan1 $XF_GW_WAN"
