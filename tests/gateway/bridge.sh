@@ -17,25 +17,13 @@ xf_on_exit "ip netns del $NS_CLIENT2"
 ip netns add "$NS_CLIENT2"
 _xf_gw_sysctls "$NS_CLIENT2" 0
 # br-lan takes over the LAN addresses; lan0 becomes a port.
-xf_gw ip addr flush dev "$XF_GW_LAN"
-xf_gw ip link add br-lan type bridge
-xf_gw ip link set "$XF_GW_LAN" master br-lan
-ip -n "$XF_NS_GW" link add lan1 type veth peer name eth0 netns "$NS_CLIENT2"
-xf_gw ip link set lan1 master br-lan
-xf_gw ethtool -K lan1 gro on >/dev/null
-xf_gw ip addr add "$XF_GW_LAN_V4/24" dev br-lan
-xf_gw ip addr add "$XF_GW_LAN_V6/64" dev br-lan nodad
-xf_gw ip link set lan1 up
-xf_gw ip link set br-lan up
+xf_topo_bridge_lan lan1 "$NS_CLIENT2" eth0
 ip -n "$NS_CLIENT2" addr add 198.18.0.3/24 dev eth0
 ip -n "$NS_CLIENT2" addr add 2001:2:0:1::3/64 dev eth0 nodad
 ip -n "$NS_CLIENT2" link set eth0 up
 _xf_gw_peer_rx "$NS_CLIENT2" eth0
 ip -n "$NS_CLIENT2" route add default via "$XF_GW_LAN_V4"
 ip -n "$NS_CLIENT2" -6 route add default via "$XF_GW_LAN_V6"
-# The forward chain accepts new connections from the LAN by interface: the
-# routed LAN interface is br-lan now.
-xf_gw_nft insert rule inet xfgw forward iifname "br-lan" accept
 # The client learnt lan0's MAC for the gateway before lan0 became a port;
 # LAN hosts of a real bridge know br-lan's. (The kernel routes frames sent
 # to a port's own MAC too; xdpflow leaves those to it, as not_for_us.)

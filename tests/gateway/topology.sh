@@ -91,3 +91,21 @@ xf_topo_fast_share() {
   read -r fast1 rx1 < <(xf_fast_rx)
   xf_pct $((fast1 - $1)) $((rx1 - $2))
 }
+
+# xf_topo_bridge_lan PORT PEER_NS PEER_IF: the OpenWrt LAN layout: br-lan
+# over lan0 and PORT (a veth to PEER_IF in PEER_NS), the LAN addresses on
+# br-lan, the forward chain accepting new connections from br-lan.
+xf_topo_bridge_lan() {
+  local port=$1 peer_ns=$2 peer_if=$3
+  xf_gw ip addr flush dev "$XF_GW_LAN"
+  xf_gw ip link add br-lan type bridge
+  xf_gw ip link set "$XF_GW_LAN" master br-lan
+  ip -n "$XF_NS_GW" link add "$port" type veth peer name "$peer_if" netns "$peer_ns"
+  xf_gw ip link set "$port" master br-lan
+  xf_gw ethtool -K "$port" gro on >/dev/null
+  xf_gw ip addr add "$XF_GW_LAN_V4/24" dev br-lan
+  xf_gw ip addr add "$XF_GW_LAN_V6/64" dev br-lan nodad
+  xf_gw ip link set "$port" up
+  xf_gw ip link set br-lan up
+  xf_gw_nft insert rule inet xfgw forward iifname "br-lan" accept
+}
