@@ -118,6 +118,7 @@ enum xf_invalidation {
 	XF_INVAL_LINK,	    /* a link or an address changed */
 	XF_INVAL_FDB,	    /* a bridge station moved or left */
 	XF_INVAL_RULESET,   /* the nftables ruleset changed */
+	XF_INVAL_QDISC,	    /* a qdisc or ingress filter changed the hook */
 	XF_INVAL_MAX,
 };
 
@@ -142,8 +143,8 @@ struct xf_obs_status {
 	__u64 neigh_refreshes;		/* NTF_USE sent for stale neighbours */
 	__u64 last_invalidation_ns;	/* CLOCK_MONOTONIC of the last change */
 	__u64 last_invalidation_cost_ns; /* its table sweep took this long */
-	__u64 pad[4];
+	__u64 pad[2];
 };
-XF_STATIC_ASSERT(sizeof(struct xf_obs_status) == 8 * (5 + 6 + 6 + 8), "xf_obs_status layout");
+XF_STATIC_ASSERT(sizeof(struct xf_obs_status) == 8 * (5 + 7 + 7 + 6), "xf_obs_status layout");
 
 #endif /* XDPFLOW_OBSERVER_H */

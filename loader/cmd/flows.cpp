@@ -58,7 +58,8 @@ void register_flows(CLI::App &app) {
       ->default_str("packets");
   sub->add_flag("--pending", flags->pending,
                 "The connections waiting to be offloaded instead, each with what it waits for "
-                "(not observed yet, egress not attached, rewrite cannot reproduce, table full)");
+                "(not observed yet, egress not attached, rewrite cannot reproduce, table full); "
+                "at most 4096 listed, `status` counts them all");
   sub->callback([flags] { run_flows(*flags); });
 }
 

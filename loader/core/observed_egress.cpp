@@ -69,8 +69,8 @@ ObservedEgress::Record &ObservedEgress::touch(Records &records, const FlowTuple 
   }
   // Watched while nothing is known (and once more when a handshake record
   // is all that is known, so a later difference is reported).
-  if ((fresh || !r.obs) && !r.watched) {
-    watcher_.watch(make_obs_key(t, point));
+  // A full watch list leaves it unwatched: asked again on the next retry.
+  if ((fresh || !r.obs) && !r.watched && watcher_.watch(make_obs_key(t, point))) {
     r.watched = true;
     watched_++;
   }

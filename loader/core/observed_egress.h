@@ -31,7 +31,9 @@ namespace xdpflow {
 class ObservationWatcher {
 public:
   virtual ~ObservationWatcher() = default;
-  virtual void watch(const xf_obs_key &key) = 0;   // idempotent
+  // Idempotent. False when the watch list is full: the direction stays
+  // unobserved (its connection on the kernel path) and is asked again.
+  virtual bool watch(const xf_obs_key &key) = 0;
   virtual void unwatch(const xf_obs_key &key) = 0; // absent: no error
 };
 

@@ -246,9 +246,10 @@ struct ControlPlane::Impl {
         relearning.process(sync, now);
       }
       // A qdisc or ingress filter changed: entries whose hook differs now
-      // are rewritten (the walk skips those still right).
+      // are rewritten (the walk skips those still right), counted as a
+      // "qdisc" change in status.
       if ((fds[1].revents & POLLIN) && tc_hooks->refresh())
-        sync.reresolve_all(now);
+        relearning.qdisc_changed(sync, now);
       if (fds[0].revents & POLLIN) {
         auto res = listener.read([this](const CtParseResult &r) { on_ct_message(r); });
         if (res == CtListener::ReadResult::Overrun)

@@ -14,6 +14,8 @@ namespace xdpflow {
 namespace {
 
 constexpr std::uint64_t ms = 1'000'000ull;
+// Waiting connections listed in xf_obs_pending (`flows --pending`).
+constexpr std::size_t max_published_pending = 4096;
 
 std::uint64_t monotonic_ns() {
   timespec ts;
@@ -82,11 +84,23 @@ void Relearning::expect(const CtEvent &ev) {
 
 void Relearning::invalidate(const ChangeMonitor::Causes &causes, FlowSync &sync,
                             std::uint64_t now_ns) {
+  replace_all(causes, true, sync, now_ns);
+}
+
+void Relearning::qdisc_changed(FlowSync &sync, std::uint64_t now_ns) {
+  ChangeMonitor::Causes causes{};
+  causes[XF_INVAL_QDISC] = true;
+  replace_all(causes, false, sync, now_ns);
+}
+
+void Relearning::replace_all(const ChangeMonitor::Causes &causes, bool forget, FlowSync &sync,
+                             std::uint64_t now_ns) {
   std::uint64_t t0 = monotonic_ns();
   std::uint64_t before = sync.stats().flows_offloaded;
-  observed_.forget_all();
   // Every entry is placed anew; with nothing observed it leaves the table
   // and its connection waits for its next packets.
+  if (forget)
+    observed_.forget_all();
   sync.reresolve_all(now_ns);
   std::uint64_t after = sync.stats().flows_offloaded;
   std::uint64_t removed = before > after ? before - after : 0;
@@ -169,8 +183,11 @@ void Relearning::publish(const FlowSync &sync) {
           p.detail = v.detail;
         }
         status_.waiting[p.reason]++;
+        // Listed for `flows --pending` up to a bound, counted all: after an
+        // invalidation with 100 k connections offloaded, all of them wait,
+        // and two syscalls each every second would slow their re-learning.
         xf_obs_key k = make_obs_key(orig, XF_OBS_EGRESS);
-        if (!bpf_map_update_elem(pending_fd, &k, &p, BPF_ANY))
+        if (n < max_published_pending && !bpf_map_update_elem(pending_fd, &k, &p, BPF_ANY))
           n++;
       });
   published_pending_ = n;

@@ -48,6 +48,12 @@ public:
   // waiting connections on news.
   void process(FlowSync &sync, std::uint64_t now_ns);
 
+  // The tc hooks' facts changed (a qdisc or ingress filter): the kernel's
+  // decisions stand, only the hook an entry needs may differ, so the
+  // observations are kept and the entries whose hook changed rewritten.
+  // Counted under "qdisc" like the other causes.
+  void qdisc_changed(FlowSync &sync, std::uint64_t now_ns);
+
   // A conntrack event, before FlowSync sees it: a new UDP connection is
   // watched from its first packets (TCP's handshake is reported unasked).
   void expect(const CtEvent &ev);
@@ -61,6 +67,10 @@ public:
 
 private:
   void invalidate(const ChangeMonitor::Causes &causes, FlowSync &sync, std::uint64_t now_ns);
+  // Re-places every entry (forgetting every observation first when told)
+  // and counts the change under its causes.
+  void replace_all(const ChangeMonitor::Causes &causes, bool forget, FlowSync &sync,
+                   std::uint64_t now_ns);
 
   std::function<void(const std::string &)> log_;
   std::set<std::uint32_t> redirect_;

@@ -16,17 +16,16 @@
 xf_e2e_init
 
 xf_gw_create
-# bridge_client NS PORT HOST: a client namespace NS behind a new port PORT
-# of br-lan, with the LAN addresses .HOST and ::HOST.
+# client_ns NS: a new client namespace, deleted on exit.
+client_ns() {
+  xf_on_exit "ip netns del $1"
+  ip netns add "$1"
+  _xf_gw_sysctls "$1" 0
+}
+# bridge_client NS HOST: the client NS behind a port of br-lan (its eth0)
+# gets the LAN addresses .HOST and ::HOST and the gateway as its router.
 bridge_client() {
-  local ns=$1 port=$2 host=$3
-  xf_on_exit "ip netns del $ns"
-  ip netns add "$ns"
-  _xf_gw_sysctls "$ns" 0
-  ip -n "$XF_NS_GW" link add "$port" type veth peer name eth0 netns "$ns"
-  xf_gw ethtool -K "$port" gro on >/dev/null
-  xf_gw ip link set "$port" master br-lan
-  xf_gw ip link set "$port" up
+  local ns=$1 host=$2
   ip -n "$ns" addr add "198.18.0.$host/24" dev eth0
   ip -n "$ns" addr add "2001:2:0:1::$host/64" dev eth0 nodad
   ip -n "$ns" link set eth0 up
@@ -35,23 +34,16 @@ bridge_client() {
   ip -n "$ns" -6 route add default via "$XF_GW_LAN_V6"
   _xf_gw_resolve_neighbours "$ns" "$XF_GW_LAN_V4" "$XF_GW_LAN_V6"
 }
+NS_CLIENT2="${XF_NS_CLIENT}2"
+client_ns "$NS_CLIENT2"
 # br-lan takes over the LAN addresses; lan0 becomes a port.
-xf_gw ip addr flush dev "$XF_GW_LAN"
-xf_gw ip link add br-lan type bridge
-xf_gw ip link set "$XF_GW_LAN" master br-lan
-xf_gw ip addr add "$XF_GW_LAN_V4/24" dev br-lan
-xf_gw ip addr add "$XF_GW_LAN_V6/64" dev br-lan nodad
-xf_gw ip link set br-lan up
-# The forward chain accepts new connections from the LAN by interface: the
-# routed LAN interface is br-lan now.
-xf_gw_nft insert rule inet xfgw forward iifname "br-lan" accept
+xf_topo_bridge_lan lan1 "$NS_CLIENT2" eth0
+bridge_client "$NS_CLIENT2" 3
 # The client learnt lan0's MAC for the gateway before lan0 became a port;
 # LAN hosts of a real bridge know br-lan's. (The kernel routes frames sent
 # to a port's own MAC too; xdpflow leaves those to it, as not_for_us.)
 ip -n "$XF_NS_CLIENT" neigh flush dev "$XF_CLIENT_IF"
 _xf_gw_resolve_neighbours "$XF_NS_CLIENT" "$XF_GW_LAN_V4" "$XF_GW_LAN_V6"
-NS_CLIENT2="${XF_NS_CLIENT}2"
-bridge_client "$NS_CLIENT2" lan1 3
 export XF_GW_ATTACH_IFACES="br-lan $XF_GW_WAN"
 
 SPECS=("wan=$XF_NS_SERVER:$XF_SERVER_IF" "client=$XF_NS_CLIENT:$XF_CLIENT_IF"
@@ -98,7 +90,12 @@ xf_xdpflow status | grep -q "^  br-lan: $XF_GW_LAN, lan1$" || xf_fail "status ta
 
 xf_log "a third port joins br-lan while xdpflow runs"
 NS_CLIENT3="${XF_NS_CLIENT}3"
-bridge_client "$NS_CLIENT3" lan2 4
+client_ns "$NS_CLIENT3"
+ip -n "$XF_NS_GW" link add lan2 type veth peer name eth0 netns "$NS_CLIENT3"
+xf_gw ethtool -K lan2 gro on >/dev/null
+xf_gw ip link set lan2 master br-lan
+xf_gw ip link set lan2 up
+bridge_client "$NS_CLIENT3" 4
 xf_wait_for 5 grep -q "^lan2: port of br-lan, joined while running: attached" "$XF_GW_DIR/attach.log" ||
   xf_fail "lan2 joined br-lan but xdpflow did not attach it: $(tail -5 "$XF_GW_DIR/attach.log")"
 [ "$(bridge_ports)" = "$XF_GW_LAN lan1 lan2" ] || xf_fail "status shows br-lan's ports as '$(bridge_ports)'"

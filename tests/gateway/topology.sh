@@ -50,12 +50,13 @@ xf_topo_transfer() {
     --sport "$sport" "${args[@]}" --bytes "$XF_TOPO_BYTES" --go "$go" \
     >"$XF_GW_DIR/$name.sent" 2>"$XF_GW_DIR/$name.err" &
   local src=$!
+  # 30 s to start and connect: python on a busy machine, or twelve at once.
+  xf_wait_for 30 grep -q connected "$XF_GW_DIR/$name.err" ||
+    xf_fail "$name: did not connect: $(cat "$XF_GW_DIR/$name.err")"
   if [ -n "${XF_XDPFLOW_PID:-}" ]; then
     xf_wait_for 5 xf_offloaded_port "$sport" ||
       xf_fail "$name: not offloaded 5 s after the handshake: $(xf_xdpflow flows --pending 2>&1)" \
         "$(xf_gw conntrack -L 2>&1 | grep "sport=$sport ")" "$(tail -5 "$XF_GW_DIR/attach.log")" "$(xf_xdpflow status 2>&1 | head -6)"
-  else
-    xf_wait_for 5 grep -q connected "$XF_GW_DIR/$name.err" || xf_fail "$name: did not connect"
   fi
   touch "$go"
   wait "$src" || xf_fail "$name: sender failed: $(cat "$XF_GW_DIR/$name.err")"
@@ -89,4 +90,22 @@ xf_topo_fast_share() {
   local fast1 rx1
   read -r fast1 rx1 < <(xf_fast_rx)
   xf_pct $((fast1 - $1)) $((rx1 - $2))
+}
+
+# xf_topo_bridge_lan PORT PEER_NS PEER_IF: the OpenWrt LAN layout: br-lan
+# over lan0 and PORT (a veth to PEER_IF in PEER_NS), the LAN addresses on
+# br-lan, the forward chain accepting new connections from br-lan.
+xf_topo_bridge_lan() {
+  local port=$1 peer_ns=$2 peer_if=$3
+  xf_gw ip addr flush dev "$XF_GW_LAN"
+  xf_gw ip link add br-lan type bridge
+  xf_gw ip link set "$XF_GW_LAN" master br-lan
+  ip -n "$XF_NS_GW" link add "$port" type veth peer name "$peer_if" netns "$peer_ns"
+  xf_gw ip link set "$port" master br-lan
+  xf_gw ethtool -K "$port" gro on >/dev/null
+  xf_gw ip addr add "$XF_GW_LAN_V4/24" dev br-lan
+  xf_gw ip addr add "$XF_GW_LAN_V6/64" dev br-lan nodad
+  xf_gw ip link set "$port" up
+  xf_gw ip link set br-lan up
+  xf_gw_nft insert rule inet xfgw forward iifname "br-lan" accept
 }

@@ -25,9 +25,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from xf_replay import l4_of, open_sockets  # noqa: E402
-
-import select
+from xf_replay import arrivals, open_sockets  # noqa: E402
 
 
 def ip_of(frame):
@@ -42,35 +40,20 @@ def record(a):
     socks = open_sockets(a.iface)
     if a.ready:
         open(a.ready, "w").close()
-    by_fd = {s.fileno(): (label, s) for label, (s, _) in socks.items()}
     conns = {}
 
     def drain(timeout):
-        ready, _, _ = select.select(list(by_fd), [], [], timeout)
-        for fd in ready:
-            label, s = by_fd[fd]
-            while True:
-                try:
-                    data, addr = s.recvfrom(65536, socket.MSG_DONTWAIT)
-                except (BlockingIOError, OSError):
-                    break
-                if addr[2] == 4:  # PACKET_OUTGOING: sent by this end
-                    continue
-                l4 = l4_of(data)
-                if l4 is None:
-                    continue
-                proto, _, _, sport, dport = l4
-                if dport in ports:
-                    service, other, direction = dport, sport, "to-service"
-                elif sport in ports:
-                    service, other, direction = sport, dport, "from-service"
-                else:
-                    continue
-                src, dst = ip_of(data)
-                conn = "%s %d %d %s" % (proto, service, other, direction)
-                path = "%s %s>%s %s>%s" % (label, data[6:12].hex(":"), data[0:6].hex(":"), src, dst)
-                d = conns.setdefault(conn, {})
-                d[path] = d.get(path, 0) + 1
+        for label, data, l4, _ in arrivals(socks, timeout, ports):
+            proto, _, _, sport, dport = l4
+            if dport in ports:
+                service, other, direction = dport, sport, "to-service"
+            else:
+                service, other, direction = sport, dport, "from-service"
+            src, dst = ip_of(data)
+            conn = "%s %d %d %s" % (proto, service, other, direction)
+            path = "%s %s>%s %s>%s" % (label, data[6:12].hex(":"), data[0:6].hex(":"), src, dst)
+            d = conns.setdefault(conn, {})
+            d[path] = d.get(path, 0) + 1
 
     while not os.path.exists(a.stop_file):
         drain(0.05)

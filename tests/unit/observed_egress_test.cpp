@@ -1,4 +1,5 @@
 // ObservedEgress: egress decided by what the observer saw the kernel send.
+#include <cstdint>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <set>
@@ -10,11 +11,17 @@ namespace {
 
 struct FakeWatcher : ObservationWatcher {
   std::set<std::vector<std::uint8_t>> keys;
+  std::size_t capacity = SIZE_MAX; // the BPF watch list's max_entries
   static std::vector<std::uint8_t> bytes(const xf_obs_key &k) {
     auto *p = reinterpret_cast<const std::uint8_t *>(&k);
     return {p, p + sizeof k};
   }
-  void watch(const xf_obs_key &k) override { keys.insert(bytes(k)); }
+  bool watch(const xf_obs_key &k) override {
+    if (keys.size() >= capacity)
+      return false;
+    keys.insert(bytes(k));
+    return true;
+  }
   void unwatch(const xf_obs_key &k) override { keys.erase(bytes(k)); }
   bool watching(const FlowTuple &t, xf_obs_point p) const {
     return keys.count(bytes(make_obs_key(t, p))) > 0;
@@ -60,6 +67,22 @@ TEST_F(ObservedEgressTest, WaitsUntilObservedAndWatchesBothPoints) {
   EXPECT_FALSE(eg.resolve_direction(kArriving, kOutgoing));
   EXPECT_EQ(eg.judge(kArriving, kOutgoing).reason, XF_WAIT_NOT_OBSERVED);
   EXPECT_TRUE(watcher.watching(kOutgoing, XF_OBS_EGRESS));
+  EXPECT_TRUE(watcher.watching(kArriving, XF_OBS_INGRESS));
+  EXPECT_EQ(eg.watched(), 2u);
+}
+
+TEST_F(ObservedEgressTest, AFullWatchListIsAskedAgainWhenThereIsRoom) {
+  // Room for one key: the egress point is watched, the ingress point not.
+  watcher.capacity = 1;
+  eg.resolve_direction(kArriving, kOutgoing);
+  EXPECT_TRUE(watcher.watching(kOutgoing, XF_OBS_EGRESS));
+  EXPECT_FALSE(watcher.watching(kArriving, XF_OBS_INGRESS));
+  EXPECT_EQ(eg.watched(), 1u);
+  // Room again (other connections offloaded and unwatched): the next retry
+  // watches it; a record marked watched when the list refused it would
+  // never be observed.
+  watcher.capacity = 2;
+  eg.resolve_direction(kArriving, kOutgoing);
   EXPECT_TRUE(watcher.watching(kArriving, XF_OBS_INGRESS));
   EXPECT_EQ(eg.watched(), 2u);
 }
