@@ -126,6 +126,10 @@ ip netns exec "$NS_CLIENT2" python3 "$XF_TOOL" tcp-source --to "$XF_SERVER_V4" -
   --sport 47003 --bytes 100000000 --rate 100000 >/dev/null 2>"$XF_GW_DIR/held.err" &
 held_src=$!
 xf_on_exit "kill $held_src $held_sink 2>/dev/null"
+# As xf_topo_transfer: 30 s to connect on a loaded machine, then 5 s to
+# be offloaded.
+xf_wait_for 30 grep -q connected "$XF_GW_DIR/held.err" ||
+  xf_fail "the held connection through lan1 did not connect: $(cat "$XF_GW_DIR/held.err")"
 xf_wait_for 5 xf_offloaded_port 47003 ||
   xf_fail "the held connection through lan1 was not offloaded: $(xf_xdpflow flows --pending 2>&1)" \
     "$(xf_ct 2>&1 | grep 47003)" "$(cat "$XF_GW_DIR/held.err")" "$(tail -5 "$XF_GW_DIR/attach.log")"
