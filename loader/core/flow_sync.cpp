@@ -277,6 +277,7 @@ SyncOutcome FlowSync::place(const FlowTuple &orig, const Pending &conn, std::uin
     Pending &rec = pending_[orig];
     bool logged = rec.logged;
     rec = conn;
+    index_pending(orig, conn.reply);
     if (!logged)
       logv("pending " + to_string(orig) + ": egress unresolved or not an attached interface");
     rec.logged = true;
@@ -316,6 +317,7 @@ SyncOutcome FlowSync::reject_full(const FlowTuple &orig, const Pending &conn) {
   Pending &rec = pending_[orig];
   bool counted = rec.rejected_counted || conn.rejected_counted;
   rec = conn;
+  index_pending(orig, conn.reply);
   rec.rejected_counted = true;
   if (!counted)
     rejected_full_++;
@@ -337,6 +339,42 @@ void FlowSync::retry_pending(std::uint64_t now_ns) {
     FlowTuple orig = it->first;
     Pending conn = it->second;
     ++it; // place() may erase this record (never inserts another one)
+    place(orig, conn, now_ns);
+  }
+}
+
+void FlowSync::index_pending(const FlowTuple &orig, const FlowTuple &reply) {
+  if (pending_by_reply_.size() > 2 * pending_.size() + 1024) {
+    pending_by_reply_.clear();
+    for (const auto &[o, p] : pending_)
+      pending_by_reply_.insert_or_assign(p.reply, o);
+  }
+  pending_by_reply_.insert_or_assign(reply, orig);
+}
+
+void FlowSync::retry_observed(const std::vector<FlowTuple> &observed, std::uint64_t now_ns) {
+  if (pending_.empty())
+    return;
+  if (observed.size() * 4 > pending_.size()) {
+    retry_pending(now_ns);
+    return;
+  }
+  // A direction is observed as it arrives (the original direction: orig;
+  // the reply: reply) and as it leaves (the original: reversed(reply); the
+  // reply: reversed(orig)).
+  std::vector<FlowTuple> origs;
+  for (const FlowTuple &t : observed)
+    for (const FlowTuple &u : {t, reversed(t)}) {
+      origs.push_back(u);
+      auto r = pending_by_reply_.find(u);
+      if (r != pending_by_reply_.end())
+        origs.push_back(r->second);
+    }
+  for (const FlowTuple &orig : origs) {
+    auto it = pending_.find(orig);
+    if (it == pending_.end() || (it->second.rejected_counted && writer_.table_full()))
+      continue;
+    Pending conn = it->second;
     place(orig, conn, now_ns);
   }
 }

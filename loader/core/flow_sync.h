@@ -124,6 +124,12 @@ public:
   // everything is offloaded; done periodically in case resolution completed
   // without an event we follow).
   void retry_pending(std::uint64_t now_ns);
+  // Retries only the waiting connections a direction of which was observed
+  // as one of these tuples (arriving or leaving, either direction): news of
+  // a few packets costs a few lookups, not a pass over every waiting
+  // connection (after an invalidation with 100 k offloaded, each ring-buffer
+  // batch retried them all, and the loop fell behind the observer).
+  void retry_observed(const std::vector<FlowTuple> &observed, std::uint64_t now_ns);
 
   // Periodic pass over the table, stateless: refreshes conntrack's timeout
   // for connections whose entries were hit, spread over passes, and removes
@@ -210,6 +216,11 @@ private:
   ConntrackWriter &ct_;
   Logger log_;
   PendingMap pending_;
+  // Reply tuple -> original tuple of waiting connections, for
+  // retry_observed. Entries are added with pending_'s and checked against
+  // it when used, never removed one by one: rebuilt when twice its size.
+  std::unordered_map<FlowTuple, FlowTuple, FlowTupleHash> pending_by_reply_;
+  void index_pending(const FlowTuple &orig, const FlowTuple &reply);
   IdleFlows idle_;
   EntryPairWriter writer_;
   KeepalivePass keepalive_;

@@ -70,11 +70,13 @@ void Relearning::process(FlowSync &sync, std::uint64_t now_ns) {
       invalidate(causes, sync, now_ns);
       break;
     }
-  bool news = false;
-  status_.observations +=
-      observer_.consume([&](const xf_obs_event &ev) { news = observed_.observe(ev) || news; });
-  if (news)
-    sync.retry_pending(now_ns);
+  std::vector<FlowTuple> news;
+  status_.observations += observer_.consume([&](const xf_obs_event &ev) {
+    if (observed_.observe(ev))
+      news.push_back(tuple_of(ev.key));
+  });
+  if (!news.empty())
+    sync.retry_observed(news, now_ns);
 }
 
 void Relearning::expect(const CtEvent &ev) {
