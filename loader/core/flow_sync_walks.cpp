@@ -116,7 +116,8 @@ void FlowSync::keepalive_visit(const xf_flow_key &key, const xf_flow_value &valu
 }
 
 // An entry not hit for idle_timeout: its connection leaves the table if the
-// other direction is idle too, and conntrack ages it normally from then on.
+// other direction is idle too, and conntrack ages it normally from then on,
+// from the full timeout.
 void FlowSync::idle_check(const xf_flow_key &key, const xf_flow_value &value, const FlowTuple &orig,
                           std::uint64_t hash) {
   std::optional<xf_flow_value> p;
@@ -131,19 +132,14 @@ void FlowSync::idle_check(const xf_flow_key &key, const xf_flow_value &value, co
   stats_.flows_offloaded--;
   stats_.removals_total++;
   stats_.idle_removals++;
-  // Our last refresh came at most a window (spread passes, plus the pass
-  // itself) after the last hit, and never if neither entry was hit; and
-  // never after this pass, which removes the connection: conntrack's timeout
-  // cannot run beyond that plus the timeout unless conntrack sees packets
-  // again. (Without the cap a connection hit once, then idle, was thought
-  // refreshed up to 65 passes later, so traffic within that minute or two
-  // looked like our own refresh and it was not offloaded again.)
-  std::uint64_t expires = std::max(value.last_seen_ns, p->last_seen_ns);
-  if (value.packets || p->packets) {
-    std::uint64_t spread = key.proto == IPPROTO_TCP ? spread_tcp_ : spread_udp_;
-    expires = std::min(expires + (spread + 1) * pass_spacing_, std::max(expires, pass_now_));
-  }
-  expires += timeout_sec(key.proto) * sec_ns;
+  // Conntrack's timeout runs from here, set to its full length as
+  // nf_flow_table sets it when a flow leaves its table: the expiry is then
+  // known exactly, and any packet conntrack sees later moves it (handle()).
+  // (Estimated instead from our last refresh, the expiry was only bounded,
+  // and a connection that came back with data in flight, whose timeout
+  // conntrack shortens, looked idle for good.)
+  ct_.update(CtUpdate{orig, timeout_sec(key.proto), false});
+  std::uint64_t expires = pass_now_ + timeout_sec(key.proto) * sec_ns;
   idle_.put({hash, value.ct_id, static_cast<std::uint32_t>(expires / sec_ns)});
   logv("remove " + to_string(orig) + ": idle");
 }
