@@ -46,14 +46,17 @@ const char *EgressObserver::link_kind(std::uint32_t ifindex) const {
   return it == links_.end() || it->second.empty() ? "none" : it->second.front().kind();
 }
 
-void EgressObserver::watch(const xf_obs_key &key) {
+bool EgressObserver::watch(const xf_obs_key &key) {
   xf_observation none{};
   // EEXIST: watched already (a record the loader forgot and re-asked for).
   // E2BIG: the watch list is full; the direction stays unobserved and its
-  // connection on the kernel path, which is always correct.
-  if (bpf_map_update_elem(watch_fd(), &key, &none, BPF_NOEXIST) && errno != EEXIST &&
-      errno != E2BIG)
-    throw SysError(errno, "adding a connection to the observer's watch list");
+  // connection on the kernel path, which is always correct, until the
+  // caller tries again.
+  if (!bpf_map_update_elem(watch_fd(), &key, &none, BPF_NOEXIST) || errno == EEXIST)
+    return true;
+  if (errno == E2BIG)
+    return false;
+  throw SysError(errno, "adding a connection to the observer's watch list");
 }
 
 void EgressObserver::unwatch(const xf_obs_key &key) {

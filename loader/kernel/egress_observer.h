@@ -31,7 +31,7 @@ public:
   // "tcx" or "clsact" for an attached interface.
   const char *link_kind(std::uint32_t ifindex) const;
 
-  void watch(const xf_obs_key &key) override;
+  bool watch(const xf_obs_key &key) override;
   void unwatch(const xf_obs_key &key) override;
 
   // The ring buffer, for poll().

@@ -10,11 +10,20 @@ namespace {
 
 struct FakeWatcher : ObservationWatcher {
   std::set<std::vector<std::uint8_t>> keys;
+  std::size_t capacity = 1000; // the BPF map's max_entries
+  std::size_t refused = 0;
   static std::vector<std::uint8_t> bytes(const xf_obs_key &k) {
     auto *p = reinterpret_cast<const std::uint8_t *>(&k);
     return {p, p + sizeof k};
   }
-  void watch(const xf_obs_key &k) override { keys.insert(bytes(k)); }
+  bool watch(const xf_obs_key &k) override {
+    if (!keys.count(bytes(k)) && keys.size() >= capacity) {
+      refused++;
+      return false;
+    }
+    keys.insert(bytes(k));
+    return true;
+  }
   void unwatch(const xf_obs_key &k) override { keys.erase(bytes(k)); }
   bool watching(const FlowTuple &t, xf_obs_point p) const {
     return keys.count(bytes(make_obs_key(t, p))) > 0;
@@ -190,6 +199,31 @@ TEST_F(ObservedEgressTest, ExpectWatchesBothDirectionsAtBothPoints) {
   EXPECT_TRUE(watcher.watching(kArriving, XF_OBS_INGRESS));
   EXPECT_TRUE(watcher.watching(reversed(kArriving), XF_OBS_EGRESS));
   EXPECT_TRUE(watcher.watching(reply, XF_OBS_INGRESS));
+}
+
+// More connections waiting than the watch list holds (a burst, or a
+// million connections found at start): those that did not fit are watched
+// once a sweep has made room, and learned then.
+TEST_F(ObservedEgressTest, FullWatchListIsRetriedAfterASweepMadeRoom) {
+  watcher.capacity = 2; // one direction: its egress and ingress keys
+  const FlowTuple late_arr = tuple("198.18.0.3", 1, "198.19.1.2", 80);
+  const FlowTuple late_out = tuple("198.19.0.1", 2, "198.19.1.2", 80);
+  eg.resolve_direction(kArriving, kOutgoing);
+  EXPECT_FALSE(eg.resolve_direction(late_arr, late_out));
+  EXPECT_FALSE(watcher.watching(late_out, XF_OBS_EGRESS));
+  EXPECT_TRUE(eg.watch_list_full());
+  std::size_t refused = watcher.refused;
+  eg.resolve_direction(late_arr, late_out);
+  EXPECT_EQ(watcher.refused, refused) << "no retry while nothing made room";
+  // The first direction is offloaded: the sweep unwatches it.
+  eg.observe(event(kOutgoing, XF_OBS_EGRESS, 3));
+  eg.mark_in_use(kArriving, kOutgoing);
+  eg.sweep();
+  EXPECT_FALSE(eg.watch_list_full());
+  EXPECT_FALSE(eg.resolve_direction(late_arr, late_out));
+  EXPECT_TRUE(watcher.watching(late_out, XF_OBS_EGRESS)) << "watched once there is room";
+  EXPECT_TRUE(eg.observe(event(late_out, XF_OBS_EGRESS, 3)));
+  EXPECT_TRUE(eg.resolve_direction(late_arr, late_out));
 }
 
 } // namespace
