@@ -353,6 +353,10 @@ std::string Report::markdown() const {
   bool churn = std::any_of(fwd.begin(), fwd.end(), [](const auto &s) { return s.churn_offloads; });
   if (churn) {
     md += "### Churn: connections offloaded and removed while traffic flows\n\n";
+    md += "Each churned connection is a conntrack entry created and deleted 0.5 s later that "
+          "sends one packet per direction 20 ms and 200 ms after its creation (the gateway's "
+          "kernel path forwards them and the egress observer learns the connection from them); "
+          "those packets are in the fast path share.\n\n";
     md += "| configuration | offloads / s | removals / s | fast path share meanwhile | "
           "ns/packet | ns above |\n|---|---|---|---|---|---|\n";
     for (const auto &s : fwd)
