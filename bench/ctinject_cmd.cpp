@@ -9,10 +9,10 @@
 // and --wan-end the connections send (tests/controlplane/ct_traffic.h): a
 // packet per direction, from the hosts' interfaces through the gateway,
 // which forwards and NATs them by the injected entries.
-//  - bulk: every connection sends one packet per direction per round,
-//    rounds back to back, until the control plane reports them all
-//    offloaded (`xdpflow`'s published status) or --timeout; the packets of
-//    connections offloaded meanwhile take the fast path;
+//  - bulk: every connection not in the flow table yet sends one packet per
+//    direction per round, rounds back to back, until the control plane
+//    reports them all offloaded (`xdpflow`'s published status) or
+//    --timeout;
 //  - churn: each connection sends a packet per direction 20 ms and 200 ms
 //    after its creation (the first usually after the control plane has
 //    started watching it, the second for when it had not).
@@ -30,6 +30,7 @@
 #include "controlplane/ct_inject.h"
 #include "controlplane/ct_traffic.h"
 #include "core/error.h"
+#include "kernel/bpf_flow_table.h"
 #include "kernel/instance.h"
 #include "netns.h"
 #include "result_line.h"
@@ -171,16 +172,24 @@ void run_inject(const InjectOptions &o) {
   std::uint64_t created = o.flows - refused, offloaded = 0;
   std::uint32_t rounds = 0;
   if (traffic) {
-    // Rounds of one packet per direction of every connection, until the
-    // control plane (found as `xdpflow status` finds it) counts them all.
+    // Rounds of one packet per direction of every connection not in the
+    // flow table yet, until the control plane (found as `xdpflow status`
+    // finds it) counts them all.
     auto instance = xdpflow::RunningInstance::find();
+    xdpflow::BpfFlowTable table(instance.flow_maps());
+    std::uint32_t lan = ifindex_of(o.gw_lan);
+    std::vector<bool> in_table(o.flows);
     auto count = [&] { return instance.control_plane_status().flows_offloaded; };
     while ((offloaded = count()) < created &&
            clock::now() - t0 < std::chrono::duration<double>(o.timeout)) {
-      for (std::uint32_t i = 0; i < o.flows && offloaded < created; i++) {
-        traffic->send(flow(i));
-        if (i % 65536 == 65535)
-          offloaded = count();
+      for (std::uint32_t i = 0; i < o.flows; i++) {
+        if (in_table[i])
+          continue;
+        auto f = flow(i);
+        if (table.lookup(xdpflow::make_flow_key(lan, xf_encap{}, f.orig)))
+          in_table[i] = true;
+        else
+          traffic->send(f);
       }
       traffic->flush();
       rounds++;
