@@ -33,7 +33,10 @@ EgressObserver::~EgressObserver() {
 void EgressObserver::attach(std::uint32_t ifindex) {
   std::vector<TcLink> links;
   links.emplace_back(egress_prog_fd(), ifindex, TcDirection::Egress);
-  links.emplace_back(ingress_prog_fd(), ifindex, TcDirection::Ingress);
+  // Ahead of the fast path's TC program, which ends the chain for the
+  // packets it passes (TC_ACT_OK) and redirects the ones it forwards: the
+  // ingress observation is of every packet as it arrived.
+  links.emplace_back(ingress_prog_fd(), ifindex, TcDirection::Ingress, TcOrder::First);
   links_[ifindex] = std::move(links);
 }
 

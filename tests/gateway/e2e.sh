@@ -32,7 +32,8 @@ xf_sink() {
   ip netns exec "$ns" python3 "$XF_TOOL" "$@" --ready "$XF_GW_DIR/$name.ready" \
     >"$XF_GW_DIR/$name.json" 2>"$XF_GW_DIR/$name.err" &
   XF_SINK_PID=$!
-  xf_wait_for 5 test -f "$XF_GW_DIR/$name.ready" || xf_fail "receiver $name did not start: $(cat "$XF_GW_DIR/$name.err")"
+  # 30 s: a python start on a machine busy compiling took more than 5.
+  xf_wait_for 30 test -f "$XF_GW_DIR/$name.ready" || xf_fail "receiver $name did not start: $(cat "$XF_GW_DIR/$name.err")"
 }
 
 # xf_same_payload SENT RECEIVED: both JSON files report the same byte count

@@ -9,10 +9,9 @@
 #   - per service, the same set of paths as the kernel path's run
 #     (xf_paths.py same), where the kernel's choice does not depend on the
 #     source port (everything but ECMP with the L4 hash).
-# Source e2e.sh first. The client and server ends keep tx checksum offload
-# off (tests/lib/gateway.sh says why): until the TC hook (tc-datapath and
-# tc-loader branches) is merged, the XDP hook is the only one, and it cannot
-# fix the CHECKSUM_PARTIAL frames a veth sender hands over.
+# Source e2e.sh first. The veths keep their default offloads, as on the
+# container and VM gateways users run: `attach`'s automatic hook choice puts
+# the TC hook on them.
 XF_PATHS="$XF_E2E_DIR/xf_paths.py"
 XF_TOPO_BYTES=${XF_TOPO_BYTES:-4194304}
 
@@ -29,7 +28,7 @@ xf_topo_record_start() {
   XF_TOPO_REC_PID=$!
   # It runs in the root namespace: the namespaces' cleanup would miss it.
   xf_on_exit "kill $XF_TOPO_REC_PID"
-  xf_wait_for 5 test -f "$XF_GW_DIR/$name.ready" ||
+  xf_wait_for 30 test -f "$XF_GW_DIR/$name.ready" ||
     xf_fail "path recorder did not start: $(cat "$XF_GW_DIR/$name.rec.err")"
 }
 xf_topo_record_stop() {
