@@ -60,14 +60,11 @@ xdpflow::IpAddr addr(const std::string &text, const char *what) {
   return *a;
 }
 
-Mac parse_mac(const std::string &text, const char *what) {
-  Mac m{};
-  unsigned b[6];
-  if (std::sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+Mac mac_arg(const std::string &text, const char *what) {
+  auto m = xdpflow::testing::parse_mac(text);
+  if (!m)
     throw xdpflow::UsageError(std::string(what) + ": not a MAC address: " + text);
-  for (int i = 0; i < 6; i++)
-    m[i] = static_cast<std::uint8_t>(b[i]);
-  return m;
+  return *m;
 }
 
 // "NS:IF" -> a sender on IF, opened in NS.
@@ -96,9 +93,9 @@ std::optional<xdpflow::testing::ConnectionTraffic> open_traffic(const InjectOpti
   }
   return std::make_optional<xdpflow::testing::ConnectionTraffic>(
       xdpflow::testing::ConnectionEnd{sender_at(o.lan_end, "--lan-end"),
-                                      parse_mac(o.client_mac, "--client-mac"), lan_mac},
+                                      mac_arg(o.client_mac, "--client-mac"), lan_mac},
       xdpflow::testing::ConnectionEnd{sender_at(o.wan_end, "--wan-end"),
-                                      parse_mac(o.server_mac, "--server-mac"), wan_mac});
+                                      mac_arg(o.server_mac, "--server-mac"), wan_mac});
 }
 
 // Churn: every 10 ms, creates the connections due by then, sends the

@@ -17,12 +17,14 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <linux/if_packet.h>
 #include <memory>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <optional>
 #include <string>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -36,6 +38,22 @@
 namespace xdpflow::testing {
 
 using MacAddr = std::array<std::uint8_t, 6>;
+
+// "02:00:00:00:00:02" -> bytes; nullopt when it is not a MAC address.
+inline std::optional<MacAddr> parse_mac(const std::string &text) {
+  unsigned b[6];
+  char end;
+  if (std::sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+                  &end) != 6)
+    return std::nullopt;
+  MacAddr m;
+  for (int i = 0; i < 6; i++) {
+    if (b[i] > 0xff)
+      return std::nullopt;
+    m[i] = static_cast<std::uint8_t>(b[i]);
+  }
+  return m;
+}
 
 // One frame of a connection's direction t: Ethernet (dst, src), IPv4 or
 // IPv6, then a TCP ACK without payload or a UDP datagram of 8 bytes.

@@ -23,6 +23,7 @@
 // request until the original-direction key is in the BPF map, the
 // connection sending one packet per direction every 200 us meanwhile (the
 // first ones may pass before the control plane watches the connection).
+// XF_RATE_DEBUG=1: a line per round on stderr (waiting, offloaded).
 #include <algorithm>
 #include <atomic>
 #include <bpf/bpf.h>
@@ -31,13 +32,13 @@
 #include <cstring>
 #include <net/if.h>
 #include <string>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <thread>
 #include <vector>
 
 #include "controlplane/ct_inject.h"
 #include "controlplane/ct_traffic.h"
+#include "controlplane/netns_util.h"
 #include "kernel/bpf_flow_table.h"
 #include "kernel/control_plane.h"
 #include "kernel/fast_path.h"
@@ -54,28 +55,11 @@ xf_status read_status(const FastPath &fp) {
   return s;
 }
 
-testing::MacAddr parse_mac(const std::string &text) {
-  testing::MacAddr m{};
-  unsigned b[6];
-  if (std::sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+testing::MacAddr mac_arg(const std::string &text) {
+  auto m = testing::parse_mac(text);
+  if (!m)
     throw RuntimeError("not a MAC address: " + text);
-  for (int i = 0; i < 6; i++)
-    m[i] = static_cast<std::uint8_t>(b[i]);
-  return m;
-}
-
-testing::MacAddr mac_of(const std::string &ifname) {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  int rc = ioctl(s, SIOCGIFHWADDR, &ifr);
-  int err = errno;
-  close(s);
-  if (rc)
-    throw SysError(err, "reading the MAC of " + ifname);
-  testing::MacAddr mac;
-  std::memcpy(mac.data(), ifr.ifr_hwaddr.sa_data, 6);
-  return mac;
+  return *m;
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -150,9 +134,9 @@ int main(int argc, char **argv) {
 
     testing::CtInjector inject;
     testing::ConnectionTraffic traffic({std::make_unique<testing::FrameSender>(lan_peer),
-                                        parse_mac(client_mac_text), mac_of("lan0")},
+                                        mac_arg(client_mac_text), testing::mac_of("lan0")},
                                        {std::make_unique<testing::FrameSender>(wan_peer),
-                                        parse_mac(server_mac_text), mac_of("wan0")});
+                                        mac_arg(server_mac_text), testing::mac_of("wan0")});
     auto offloaded = [&](const testing::InjectedFlow &f) {
       return table.lookup(make_flow_key(lan, xf_encap{}, f.orig)).has_value();
     };
