@@ -178,7 +178,12 @@ std::vector<FwdSummary> Report::forwarding() const {
         }
         if (m.get("gw_fast_packets")) {
           fast += m.number("gw_fast_packets");
-          slow += m.number("gw_slow_packets");
+          // Churned connections send their own packets through the kernel
+          // path (to be observed): not the measured flow's misses. Each
+          // enters the gateway once and misses at most its interface's two
+          // ingress hooks (XDP, then TC).
+          double own = m.get("churn_frames_sent") ? 2 * m.number("churn_frames_sent") : 0;
+          slow += std::max(0.0, m.number("gw_slow_packets") - own);
         }
       }
     if (fast + slow > 0)
