@@ -70,8 +70,9 @@ ObservedEgress::Record &ObservedEgress::touch(Records &records, const FlowTuple 
   // Watched while nothing is known (and once more when a handshake record
   // is all that is known, so a later difference is reported). With the
   // list full, the direction stays unwatched (its connection on the kernel
-  // path) and is tried again when asked about after a sweep made room:
-  // marked watched regardless, it would never be watched, so never learned.
+  // path) and is tried again when asked about after a sweep made room
+  // (marked watched regardless, as before, it was never added to the list
+  // later).
   if ((fresh || !r.obs) && !r.watched && !watch_full_) {
     if (watcher_.watch(make_obs_key(t, point))) {
       r.watched = true;
