@@ -240,7 +240,7 @@ void run_attach(const AttachSettings &s) {
     }
     hooked.push_back({i.name, i.ifindex, choice.hook, true});
     try {
-      fp.add_interface(i.ifindex, interface_mac(i.ifindex));
+      fp.add_interface(i.ifindex, routed_mac(i.ifindex));
     } catch (const SysError &e) {
       throw SysError(e.err(),
                      i.name + ": adding it to the fast path's interfaces (" + e.what() + ")");

@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "core/flow_sync.h"
+#include "core/loop_pacing.h"
 #include "kernel/bpf_flow_table.h"
 #include "kernel/ct_netlink.h"
 #include "kernel/fast_path.h"
@@ -49,8 +50,6 @@ std::uint32_t read_timeout(const char *path, std::uint32_t fallback) {
   std::uint32_t v = read_sysctl(path, fallback);
   return v ? v : fallback;
 }
-
-constexpr std::uint64_t ms = 1'000'000ull;
 
 // The conntrack event socket's buffer (the kernel doubles it): room for a
 // burst of about 200 k events (~300 bytes each) while the control plane
@@ -141,19 +140,16 @@ struct ControlPlane::Impl {
     malloc_trim(0);
   }
 
-  // Reads the namespace's conntrack timeouts; returns how often keepalive
-  // must look at the table: often enough to refresh an active flow well
-  // before the shortest timeout, at most every 2 s (a pass walks the whole
-  // table, so no more often than needed).
-  std::uint64_t refresh_timeouts() {
+  // Reads the namespace's conntrack timeouts (keepalive refreshes with
+  // them); returns the shortest, which paces the keepalive passes
+  // (core/loop_pacing.h).
+  std::uint32_t refresh_timeouts() {
     std::uint32_t tcp =
         read_timeout("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", 432000);
     std::uint32_t udp =
         read_timeout("/proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream", 120);
     sync.set_ct_timeouts(tcp, udp);
-    shortest_timeout_ns = std::min(tcp, udp) * 1000 * ms;
-    std::uint64_t period = std::min(tcp, udp) * 1000 * ms / 6;
-    return std::clamp<std::uint64_t>(period, 250 * ms, 2000 * ms);
+    return std::min(tcp, udp);
   }
 
   void publish() {
@@ -218,9 +214,7 @@ struct ControlPlane::Impl {
     if (on_synced)
       on_synced();
 
-    std::uint64_t next_keepalive = monotonic_ns() + 1000 * ms;
-    std::uint64_t next_retry = monotonic_ns() + 1000 * ms;
-    std::uint64_t next_idle_check = monotonic_ns() + 10'000 * ms;
+    LoopPacing pacing(monotonic_ns());
     while (!stop.load()) {
       // The conntrack listener, the tc facts, then the relearning's sockets.
       auto relearn_fds = relearning.fds();
@@ -228,7 +222,7 @@ struct ControlPlane::Impl {
                               {tc_hooks ? tc_hooks->fd() : -1, POLLIN, 0}};
       for (int fd : relearn_fds)
         fds.push_back({fd, POLLIN, 0});
-      int n = poll(fds.data(), fds.size(), in_pass ? 0 : 100);
+      int n = poll(fds.data(), fds.size(), pacing.poll_timeout_ms());
       if (n < 0 && errno != EINTR)
         throw SysError(errno, "waiting for netlink events");
       std::uint64_t now = monotonic_ns();
@@ -257,20 +251,18 @@ struct ControlPlane::Impl {
       now = monotonic_ns();
       // Keepalive walks the table a chunk per iteration, so events and
       // route changes are served in between even on a huge table.
-      if (!in_pass && now >= next_keepalive) {
-        pass_period = refresh_timeouts();
-        pass_started = now;
-        pass_busy_ns = 0;
+      if (pacing.pass_due(now)) {
+        pacing.begin_pass(now, refresh_timeouts());
         // A hit from here on is stamped no earlier than the pass start.
         fast_path.publish_clock(now);
         sync.keepalive_begin(now);
         cursor = FlowTable::Cursor{};
-        in_pass = true;
       }
-      if (in_pass) {
+      if (pacing.in_pass()) {
         std::uint64_t t0 = monotonic_ns();
-        bool more = table.for_each_chunk(cursor, keepalive_chunk,
-                                         [this](const xf_flow_key &k, const xf_flow_value &v) {
+        std::uint64_t pass_started = pacing.pass_started();
+        bool more = table.for_each_chunk(cursor, pacing.chunk_entries(),
+                                         [&](const xf_flow_key &k, const xf_flow_value &v) {
                                            sync.keepalive_visit(k, v);
                                            relearning.visit(k, v, pass_started);
                                          });
@@ -278,34 +270,23 @@ struct ControlPlane::Impl {
           sync.keepalive_finish();
           relearning.pass_finished(monotonic_ns());
         }
-        pass_busy_ns += monotonic_ns() - t0;
-        if (!more) {
-          in_pass = false;
-          // Passes take at most about a tenth of the time, and are never so
-          // sparse that an active flow's conntrack entry could expire.
-          next_keepalive = pass_started + std::min(std::max(pass_period, 10 * pass_busy_ns),
-                                                   shortest_timeout_ns / 3);
-        }
+        pacing.chunk_walked(monotonic_ns() - t0, more);
       }
       // Flows waiting for a neighbour: retried on neighbour events above,
       // and once a second in case resolution completed without one.
-      if (now >= next_retry) {
+      if (pacing.retry_now(now)) {
         sync.retry_pending(now);
         relearning.publish(sync);
-        next_retry = now + 1000 * ms;
       }
       // Flows that left the table idle come back only through what conntrack
       // tells: established TCP/UDP streams send no event when their packets
       // (on the kernel path now) push the timeout back, so look at a dump
       // (for the idle ones only: no table access for the others).
-      if (now >= next_idle_check) {
-        if (sync.stats().flows_idle)
-          dump([this](const CtParseResult &r) {
-            if (r.status == CtParseStatus::Ok)
-              sync.recheck_idle(r.event, monotonic_ns());
-          });
-        next_idle_check = now + 10'000 * ms;
-      }
+      if (pacing.idle_check_now(now) && sync.stats().flows_idle)
+        dump([this](const CtParseResult &r) {
+          if (r.status == CtParseStatus::Ok)
+            sync.recheck_idle(r.event, monotonic_ns());
+        });
       writer.flush();
       publish();
     }
@@ -324,12 +305,8 @@ struct ControlPlane::Impl {
   FlowSync sync;
   xf_status status{};
   long drops_seen = 0;
-  std::uint64_t shortest_timeout_ns = 0;
-  // Keepalive pass in progress.
-  static constexpr std::size_t keepalive_chunk = 8192;
-  bool in_pass = false;
+  // The keepalive pass's position in the table (core/loop_pacing.h paces it).
   FlowTable::Cursor cursor;
-  std::uint64_t pass_started = 0, pass_period = 0, pass_busy_ns = 0;
 };
 
 ControlPlane::ControlPlane(const ControlPlaneConfig &config, FastPath &fast_path)

@@ -36,6 +36,10 @@ ip -n "$NS_CLIENT2" -6 route add default via "$XF_GW_LAN_V6"
 # The forward chain accepts new connections from the LAN by interface: the
 # routed LAN interface is br-lan now.
 xf_gw_nft insert rule inet xfgw forward iifname "br-lan" accept
+# The client learnt lan0's MAC for the gateway before lan0 became a port;
+# LAN hosts of a real bridge know br-lan's. (The kernel routes frames sent
+# to a port's own MAC too; xdpflow leaves those to it, as not_for_us.)
+ip -n "$XF_NS_CLIENT" neigh flush dev "$XF_CLIENT_IF"
 _xf_gw_resolve_neighbours "$XF_NS_CLIENT" "$XF_GW_LAN_V4" "$XF_GW_LAN_V6"
 _xf_gw_resolve_neighbours "$NS_CLIENT2" "$XF_GW_LAN_V4" "$XF_GW_LAN_V6"
 export XF_GW_ATTACH_IFACES="$XF_GW_LAN lan1 $XF_GW_WAN"
