@@ -234,10 +234,15 @@ static __always_inline int observe(struct __sk_buff *skb, __u8 point)
 		return TC_ACT_UNSPEC;
 	/* Several CPUs may race here for one connection: each writes a whole
 	 * observation of a real packet and reports it, so the control plane
-	 * ends with one of them, and a later differing packet reports again. */
-	*known = ev.obs;
+	 * ends with one of them, and a later differing packet reports again.
+	 * Recorded only once reported: with the ring buffer full (a burst of
+	 * new connections faster than the control plane reads), a record
+	 * written but not reported would make every later packet "the same"
+	 * and the direction would never be learned; unrecorded, the next
+	 * packet reports it again. */
 	ev.key = key;
-	bpf_ringbuf_output(&xf_obs_events, &ev, sizeof(ev), 0);
+	if (bpf_ringbuf_output(&xf_obs_events, &ev, sizeof(ev), 0) == 0)
+		*known = ev.obs;
 	return TC_ACT_UNSPEC;
 }
 

@@ -53,8 +53,8 @@ const char *why_not_offloadable(const CtEvent &ev, const FlowSyncConfig &config)
 namespace {
 
 constexpr std::uint64_t sec_ns = 1'000'000'000ull;
-// Conntrack counts in seconds and both clocks are coarse: a pushed-back
-// timeout means renewed activity only beyond this.
+// Conntrack counts in seconds and both clocks are coarse: an idle
+// connection's expiry moved by more than this means renewed activity.
 constexpr std::uint64_t idle_slack_sec = 3;
 
 } // namespace
@@ -193,9 +193,17 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
     conn.logged = pit->second.logged;
   }
   if (idle) {
-    // Conntrack pushes the timeout back only for packets it sees, or for our
-    // refreshes, which expires_sec accounts for.
-    if (!ev.timeout || now_ns / sec_ns + *ev.timeout <= idle->expires_sec + idle_slack_sec)
+    // Our refresh at its removal set conntrack's expiry to expires_sec; only
+    // a packet conntrack saw since then moves it: later (the full timeout
+    // from that packet), or earlier: TCP gets the much shorter
+    // unacknowledged-data (300 s) or retransmission timeout while data is
+    // in flight, which is when a dump is most likely to catch a connection
+    // that came back sending.
+    if (!ev.timeout)
+      return SyncOutcome::Idle;
+    std::uint64_t expiry = now_ns / sec_ns + *ev.timeout;
+    if (expiry + idle_slack_sec >= idle->expires_sec &&
+        expiry <= idle->expires_sec + idle_slack_sec)
       return SyncOutcome::Idle;
     logv("active again " + to_string(ev.orig));
     idle_.erase(hash);

@@ -43,7 +43,8 @@ void KeepalivePass::visit(const xf_flow_key &key, const xf_flow_value &value) {
 }
 
 // An entry not hit for idle_timeout: its connection leaves the table if the
-// other direction is idle too, and conntrack ages it normally from then on.
+// other direction is idle too, and conntrack ages it normally from then on,
+// from the full timeout.
 void KeepalivePass::idle_check(const xf_flow_key &key, const xf_flow_value &value,
                                const FlowTuple &orig, std::uint64_t hash) {
   std::optional<xf_flow_value> p;
@@ -55,11 +56,14 @@ void KeepalivePass::idle_check(const xf_flow_key &key, const xf_flow_value &valu
   if (writer_.remove_entries(key, pk) != EntryPairWriter::Removal::Pair)
     return;
   idle_removals_++;
-  // Conntrack's timeout cannot run beyond our last refresh plus the timeout
-  // unless conntrack sees packets again.
-  std::uint64_t expires = schedule_.last_refresh_ns(std::max(value.last_seen_ns, p->last_seen_ns),
-                                                    value.packets || p->packets, key.proto) +
-                          schedule_.timeout_sec(key.proto) * sec_ns;
+  // Conntrack's timeout runs from here, set to its full length as
+  // nf_flow_table sets it when a flow leaves its table: the expiry is then
+  // known exactly, and any packet conntrack sees later moves it
+  // (FlowSync::handle). (Bounded instead by our last refresh, the expiry
+  // was only known to be no later, and a connection that came back with
+  // data in flight, whose timeout conntrack shortens, looked idle for good.)
+  ct_.update(CtUpdate{orig, schedule_.timeout_sec(key.proto), false});
+  std::uint64_t expires = schedule_.pass_start() + schedule_.timeout_sec(key.proto) * sec_ns;
   idle_.put({hash, value.ct_id, static_cast<std::uint32_t>(expires / sec_ns)});
   logv_("remove " + to_string(orig) + ": idle");
 }

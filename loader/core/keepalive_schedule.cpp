@@ -62,17 +62,4 @@ std::uint64_t KeepaliveSchedule::hits_count_after(std::uint8_t proto) const {
   return since > coarse_slack_ns ? since - coarse_slack_ns : 0;
 }
 
-// Our last refresh came at most a window (spread passes, plus the pass
-// itself) after the last hit, and never if it was never hit; and never after
-// this pass. (Without the cap a connection hit once, then idle, was thought
-// refreshed up to 65 passes later, so traffic within that minute or two
-// looked like our own refresh and it was not offloaded again.)
-std::uint64_t KeepaliveSchedule::last_refresh_ns(std::uint64_t last_hit_ns, bool hit,
-                                                 std::uint8_t proto) const {
-  if (!hit)
-    return last_hit_ns;
-  return std::min(last_hit_ns + (spread(proto) + 1) * pass_spacing_,
-                  std::max(last_hit_ns, pass_now_));
-}
-
 } // namespace xdpflow

@@ -41,11 +41,6 @@ public:
   // the start of its previous due pass, a little earlier for the clock's
   // coarseness, 0 (any hit) when there was none.
   std::uint64_t hits_count_after(std::uint8_t proto) const;
-  // For a connection leaving the table idle in this pass, last hit at
-  // last_hit_ns (hit: whether it ever was): the latest time a refresh of
-  // ours can have pushed conntrack's timeout from. Its conntrack entry
-  // cannot live beyond that plus the timeout unless conntrack sees packets.
-  std::uint64_t last_refresh_ns(std::uint64_t last_hit_ns, bool hit, std::uint8_t proto) const;
 
   static constexpr std::uint64_t max_spread = 64;
 

@@ -68,11 +68,18 @@ ObservedEgress::Record &ObservedEgress::touch(Records &records, const FlowTuple 
     }
   }
   // Watched while nothing is known (and once more when a handshake record
-  // is all that is known, so a later difference is reported).
-  // A full watch list leaves it unwatched: asked again on the next retry.
-  if ((fresh || !r.obs) && !r.watched && watcher_.watch(make_obs_key(t, point))) {
-    r.watched = true;
-    watched_++;
+  // is all that is known, so a later difference is reported). With the
+  // list full, the direction stays unwatched (its connection on the kernel
+  // path) and is tried again when asked about after a sweep made room
+  // (marked watched regardless, as before, it was never added to the list
+  // later).
+  if ((fresh || !r.obs) && !r.watched && !watch_full_) {
+    if (watcher_.watch(make_obs_key(t, point))) {
+      r.watched = true;
+      watched_++;
+    } else {
+      watch_full_ = true;
+    }
   }
   return r;
 }
@@ -171,6 +178,7 @@ void ObservedEgress::forget_all() {
     records->clear();
   }
   watched_ = 0;
+  watch_full_ = false;
 }
 
 void ObservedEgress::mark_in_use(const FlowTuple &arriving, const FlowTuple &outgoing) {
@@ -202,8 +210,11 @@ void ObservedEgress::sweep(Records &records, xf_obs_point point) {
 }
 
 void ObservedEgress::sweep() {
+  std::size_t before = watched_;
   sweep(egress_, XF_OBS_EGRESS);
   sweep(ingress_, XF_OBS_INGRESS);
+  if (watched_ < before)
+    watch_full_ = false;
 }
 
 } // namespace xdpflow

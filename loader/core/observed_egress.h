@@ -31,8 +31,7 @@ namespace xdpflow {
 class ObservationWatcher {
 public:
   virtual ~ObservationWatcher() = default;
-  // Idempotent. False when the watch list is full: the direction stays
-  // unobserved (its connection on the kernel path) and is asked again.
+  // Idempotent; false when the list is full (the key is not watched).
   virtual bool watch(const xf_obs_key &key) = 0;
   virtual void unwatch(const xf_obs_key &key) = 0; // absent: no error
 };
@@ -96,6 +95,9 @@ public:
 
   std::size_t records() const { return egress_.size() + ingress_.size(); }
   std::size_t watched() const { return watched_; }
+  // The watch list was full at the last try: directions asked about since
+  // then are unwatched until a sweep or forget_all() makes room.
+  bool watch_list_full() const { return watch_full_; }
 
 private:
   struct Record {
@@ -124,6 +126,7 @@ private:
   Records egress_;  // by the tuple as sent
   Records ingress_; // by the tuple as it arrived
   std::size_t watched_ = 0;
+  bool watch_full_ = false;
 };
 
 } // namespace xdpflow

@@ -53,8 +53,8 @@ bool EgressObserver::watch(const xf_obs_key &key) {
   xf_observation none{};
   // EEXIST: watched already (a record the loader forgot and re-asked for).
   // E2BIG: the watch list is full; the direction stays unobserved and its
-  // connection on the kernel path, which is always correct, until a retry
-  // finds room (entries leave the list as their connections are offloaded).
+  // connection on the kernel path, which is always correct, until the
+  // caller tries again.
   if (!bpf_map_update_elem(watch_fd(), &key, &none, BPF_NOEXIST) || errno == EEXIST)
     return true;
   if (errno == E2BIG)

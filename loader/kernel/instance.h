@@ -15,6 +15,7 @@
 #include "core/observer_report.h"
 #include "core/stats_report.h"
 #include "core/status_report.h"
+#include "kernel/flow_maps.h"
 #include "kernel/unique_fd.h"
 
 namespace xdpflow {
@@ -63,6 +64,9 @@ public:
   StatsSnapshot stats() const;
   StatusSnapshot status() const;
   std::vector<FlowEntry> flow_entries() const;
+  // The flow table's maps, to look entries up one by one (valid while this
+  // object lives).
+  FlowMaps flow_maps() const { return FlowMaps{flows4_.get(), flows6_.get()}; }
   xf_status control_plane_status() const;
   // The observer's counters and waiting connections (nullopt / empty when
   // the instance has no observer maps).

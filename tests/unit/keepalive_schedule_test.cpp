@@ -122,19 +122,5 @@ TEST_F(KeepaliveScheduleTest, HitsCountFromThePreviousDuePassAtTheLargestSpread)
   EXPECT_GT(s.hits_count_after(IPPROTO_UDP), previous_due_start - 50 * MS);
 }
 
-// The latest of our refreshes a connection leaving idle can have had: a
-// window (and the pass) after its last hit, never after this pass, none if
-// it was never hit.
-TEST_F(KeepaliveScheduleTest, LastRefreshBoundOfAConnectionLeavingIdle) {
-  passes(1, 100);
-  ASSERT_EQ(s.spread(IPPROTO_UDP), 5u);
-  EXPECT_EQ(s.last_refresh_ns(2 * SEC, false, IPPROTO_UDP), 2 * SEC) << "never hit";
-  std::uint64_t long_ago = s.last_refresh_ns(2 * SEC, true, IPPROTO_UDP);
-  EXPECT_GT(long_ago, 2 * SEC + 5 * SEC) << "at least its window after the hit";
-  EXPECT_LE(long_ago, 2 * SEC + 6 * SEC);
-  EXPECT_EQ(s.last_refresh_ns(99 * SEC, true, IPPROTO_UDP), 100 * SEC)
-      << "never after this pass, which removes it";
-}
-
 } // namespace
 } // namespace xdpflow
