@@ -57,6 +57,18 @@ xf_flows_with_port() {
      | select($fam == "" or .family == $fam)
      | select([.. | objects | (.sport?, .dport?)] | index($p) != null)] | length' 2>/dev/null || echo 0
 }
+# obs_field PATH: a field of `status --json`'s control_plane.observer. The
+# observer's counters appear with the control plane's first status
+# publication (once a second): waited for up to 5 s (right after attach, a
+# bare jq -e failed and set -e ended a test without a word).
+obs_field() {
+  local end=$(($(date +%s) + 5)) v
+  until v=$(xf_xdpflow status --json 2>/dev/null | jq -er ".control_plane.observer.$1"); do
+    [ "$(date +%s)" -ge "$end" ] && xf_fail "status --json has no control_plane.observer.$1"
+    sleep 0.2
+  done
+  echo "$v"
+}
 xf_offloaded_port() { [ "$(xf_flows_with_port "$@")" -gt 0 ]; }
 xf_not_offloaded_port() { [ "$(xf_flows_with_port "$@")" -eq 0 ]; }
 

@@ -22,7 +22,6 @@
 xf_e2e_init
 xf_gw_create
 
-obs_field() { xf_xdpflow status --json | jq -er ".control_plane.observer.$1"; }
 
 # upload NAME SRC_NS DST_NS ADDR PORT SPORT BYTES RATE: starts a paced
 # upload in the background (sender pid in UP_PID, sink in UP_SINK), waits

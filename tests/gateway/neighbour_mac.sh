@@ -35,7 +35,6 @@ gw_mac=$(xf_gw cat "/sys/class/net/$XF_GW_WAN/address")
 xf_server ip neigh replace "$XF_GW_WAN_V4" lladdr "$gw_mac" dev "$XF_SERVER_IF" nud permanent
 xf_server ip -6 neigh replace "$XF_GW_WAN_V6" lladdr "$gw_mac" dev "$XF_SERVER_IF" nud permanent
 
-obs_field() { xf_xdpflow status --json | jq -er ".control_plane.observer.$1"; }
 
 # run NAME NEW_MAC: sets V4_MS, V6_MS (from the change to the first datagram
 # at the new MAC) and OLD_MAC (datagrams to the old one meanwhile). Not in a

@@ -30,7 +30,6 @@ xf_client ip addr add "$ROUTED/24" dev "$XF_CLIENT_IF"
 xf_gw_nft insert rule inet xfgw postrouting ip saddr "$ROUTED" accept
 xf_gw ping -q -c1 -W2 "$XF_SERVER2_V4" >/dev/null
 
-obs_field() { xf_xdpflow status --json | jq -er ".control_plane.observer.$1"; }
 
 # upload NAME PORT SPORT BIND: a paced upload in the background (pids in
 # UP_PID, UP_SINK) that connects and waits for the go file (GO) before it

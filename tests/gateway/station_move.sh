@@ -34,7 +34,6 @@ xf_client ip neigh flush dev "$XF_CLIENT_IF"
 xf_client ping -q -c1 -W2 "$XF_GW_LAN_V4" >/dev/null || xf_fail "ping the gw through br-lan"
 export XF_GW_ATTACH_IFACES="$XF_GW_LAN lan1 $XF_GW_WAN"
 
-obs_field() { xf_xdpflow status --json | jq -er ".control_plane.observer.$1"; }
 reply_out_lan1() {
   xf_xdpflow flows --json | jq -e --argjson p "$PORT" \
     '[.flows[] | select(.original.dport == $p and .reply.out == "lan1")] | length > 0'
