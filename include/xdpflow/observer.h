@@ -126,8 +126,8 @@ enum xf_invalidation {
 struct xf_pending {
 	struct xf_obs_key reply; /* conntrack's reply tuple */
 	__u32 ct_id;
-	__u32 detail; /* egress ifindex (NOT_ATTACHED) or enum xf_wait_field */
-	__u8 reason;  /* enum xf_wait_reason */
+	__u32 detail;	/* egress ifindex (NOT_ATTACHED) or enum xf_wait_field */
+	__u8 reason;	/* enum xf_wait_reason */
 	__u8 direction; /* the direction that waits (enum xf_direction) */
 	__u16 pad;
 	__u32 pad2;
@@ -136,13 +136,13 @@ XF_STATIC_ASSERT(sizeof(struct xf_pending) == 56, "xf_pending layout");
 
 /* Observer and invalidation totals, written by the loader only. */
 struct xf_obs_status {
-	__u64 waiting[XF_WAIT_MAX];	/* connections waiting now, by reason */
-	__u64 removed[XF_INVAL_MAX];	/* connections removed, by cause */
+	__u64 waiting[XF_WAIT_MAX];	   /* connections waiting now, by reason */
+	__u64 removed[XF_INVAL_MAX];	   /* connections removed, by cause */
 	__u64 invalidations[XF_INVAL_MAX]; /* changes seen, by cause */
-	__u64 observations;		/* ring-buffer events handled */
-	__u64 neigh_refreshes;		/* NTF_USE sent for stale neighbours */
-	__u64 last_invalidation_ns;	/* CLOCK_MONOTONIC of the last change */
-	__u64 last_invalidation_cost_ns; /* its table sweep took this long */
+	__u64 observations;		   /* ring-buffer events handled */
+	__u64 neigh_refreshes;		   /* NTF_USE sent for stale neighbours */
+	__u64 last_invalidation_ns;	   /* CLOCK_MONOTONIC of the last change */
+	__u64 last_invalidation_cost_ns;   /* its table sweep took this long */
 	__u64 pad[2];
 };
 XF_STATIC_ASSERT(sizeof(struct xf_obs_status) == 8 * (5 + 7 + 7 + 6), "xf_obs_status layout");

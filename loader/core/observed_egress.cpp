@@ -43,13 +43,7 @@ xf_obs_key make_obs_key(const FlowTuple &t, xf_obs_point point) {
 }
 
 FlowTuple tuple_of(const xf_obs_key &key) {
-  FlowTuple t;
-  t.src = IpAddr::from_words(key.family, key.src);
-  t.dst = IpAddr::from_words(key.family, key.dst);
-  t.sport = ntohs(key.sport);
-  t.dport = ntohs(key.dport);
-  t.proto = key.proto;
-  return t;
+  return tuple_of_key(key);
 }
 
 ObservedEgress::ObservedEgress(ObservationWatcher &watcher, Attached attached, MtuOf mtu_of)

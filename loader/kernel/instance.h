@@ -83,7 +83,7 @@ private:
   std::vector<AttachedInterface> interfaces_;
   UniqueFd flows4_, flows6_, counters_, devmap_, status_;
   UniqueFd obs_status_, obs_pending_; // bound to the program by the observer
-  std::uint64_t capacity_ = 0; // connections
+  std::uint64_t capacity_ = 0;        // connections
 };
 
 } // namespace xdpflow
