@@ -73,7 +73,10 @@ static __always_inline int xf_tc_refuse(struct __sk_buff *skb, const struct xf_f
 	struct xf_iface *out;
 	int reason;
 
-	if (skb->pkt_type != XF_PACKET_HOST)
+	/* A bridge port marks frames for its bridge's MAC PACKET_OTHERHOST
+	 * (eth_type_trans compares with the port's own): the bridge delivers
+	 * them up, and the kernel routes them. */
+	if (skb->pkt_type != XF_PACKET_HOST && !xf_for_us(f->data, f->end, skb->ifindex))
 		return XF_SLOW_NOT_FOR_US;
 	reason = xf_validate_ip(f, p);
 	if (reason)

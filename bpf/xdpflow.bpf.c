@@ -16,14 +16,14 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* The ingress interface's own MAC is the frame's destination (the kernel's
  * PACKET_HOST): a promiscuous interface (bridge port, macvlan lower device,
  * tcpdump) also receives frames for other hosts, which must never hit. */
-static __always_inline int xf_xdp_for_us(const struct xdp_md *ctx)
+/* Whether a frame arriving on ifindex is addressed to the MAC the kernel
+ * routes there (FastPath: the device's own, or a bridge port's bridge's). */
+static __always_inline int xf_for_us(const void *data, const void *end, __u32 ifindex)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	__u32 slot = ctx->ingress_ifindex % XF_IFACE_SLOTS;
+	__u32 slot = ifindex % XF_IFACE_SLOTS;
 	struct xf_iface *i = bpf_map_lookup_elem(&xf_ifaces, &slot);
 
-	if (!i || i->ifindex != ctx->ingress_ifindex || data + ETH_HLEN > end)
+	if (!i || i->ifindex != ifindex || data + ETH_HLEN > end)
 		return 0;
 	return *(__u32 *)data == *(__u32 *)i->mac && *(__u16 *)(data + 4) == *(__u16 *)(i->mac + 4);
 }
@@ -63,7 +63,7 @@ int xdpflow(struct xdp_md *ctx)
 	flow = xf_lookup(&p);
 	if (!flow)
 		return xf_xdp_pass(c, XF_SLOW_NO_FLOW);
-	if (!xf_xdp_for_us(ctx))
+	if (!xf_for_us(f.data, f.end, ctx->ingress_ifindex))
 		return xf_xdp_pass(c, XF_SLOW_NOT_FOR_US);
 	reason = xf_validate_ip(&f, &p);
 	if (reason)

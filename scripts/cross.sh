@@ -12,12 +12,12 @@
 # `xdpflow --version` under qemu.
 #
 # What Debian 12 lacks: mips (big-endian) is no longer a Debian architecture,
-# so no library exists for it: googletest is built from the host's
-# /usr/src/googletest and libmnl from Debian's source tarball, both static,
-# and libbpf is not available: mips builds the core, the unit tests and the
-# BPF object, not the xdpflow binary. mipsel: libbpf-dev:mipsel cannot be
-# installed next to the host's (zlib1g:mipsel is a different version), so the
-# same as mips, with Debian's libmnl and googletest.
+# so no library exists for it: googletest is built (static) from the host's
+# /usr/src/googletest; the pure core needs neither libmnl nor libbpf (it has
+# its own netlink attribute code), and without libbpf mips builds the core,
+# the unit tests and the BPF object, not the xdpflow binary. mipsel:
+# libbpf-dev:mipsel cannot be installed next to the host's (zlib1g:mipsel is
+# a different version), so the same as mips, with Debian's googletest.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${1:-}
@@ -34,7 +34,7 @@ done
 case $target in
 arm64) triplet=aarch64-linux-gnu qemu=qemu-aarch64-static bpf_target=bpfel full=1 libs="libbpf-dev libmnl-dev libgtest-dev" ;;
 armhf) triplet=arm-linux-gnueabihf qemu=qemu-arm-static bpf_target=bpfel full=1 libs="libbpf-dev libmnl-dev libgtest-dev" ;;
-mipsel) triplet=mipsel-linux-gnu qemu=qemu-mipsel-static bpf_target=bpfel full=0 libs="libmnl-dev libgtest-dev" ;;
+mipsel) triplet=mipsel-linux-gnu qemu=qemu-mipsel-static bpf_target=bpfel full=0 libs="libgtest-dev" ;;
 mips) triplet=mips-linux-gnu qemu=qemu-mips-static bpf_target=bpfeb full=0 libs="" ;;
 *)
   echo "usage: scripts/cross.sh arm64|armhf|mipsel|mips [--no-install] [--build-only]" >&2
@@ -48,7 +48,7 @@ t0=$(date +%s)
 
 # 1. Toolchain, qemu, the target's libraries.
 if [ $install = 1 ]; then
-  pkgs=(g++-$triplet qemu-user-static clang bpftool libbpf-dev libgtest-dev cmake pkg-config curl bzip2)
+  pkgs=(g++-$triplet qemu-user-static clang bpftool libbpf-dev libgtest-dev cmake pkg-config)
   for l in $libs; do pkgs+=("$l:$target"); done
   missing=()
   for p in "${pkgs[@]}"; do
@@ -82,37 +82,6 @@ if [ "$target" = mips ]; then
       -DCMAKE_INSTALL_PREFIX="$prefix" -DBUILD_GMOCK=OFF >/dev/null
     cmake --build "$build/googletest" -j"$jobs" >/dev/null
     cmake --install "$build/googletest" >/dev/null
-  fi
-  if [ ! -e "$prefix/lib/libmnl.a" ]; then
-    # Debian's source tarball (XDPFLOW_LIBMNL_SRC: an unpacked libmnl 1.0.4
-    # tree instead), its four files compiled straight into a static library:
-    # no autotools needed.
-    src=${XDPFLOW_LIBMNL_SRC:-}
-    if [ -z "$src" ]; then
-      log "libmnl 1.0.4 from Debian's source tarball"
-      src=$build/libmnl-src
-      rm -rf "$src"
-      mkdir -p "$src"
-      url=http://deb.debian.org/debian/pool/main/libm/libmnl/libmnl_1.0.4.orig.tar.bz2
-      if ! curl -sSfL "$url" -o "$build/libmnl.tar.bz2"; then
-        echo "cross.sh mips: cannot download libmnl's source ($url), and Debian 12 has no" \
-          "libmnl for mips; set XDPFLOW_LIBMNL_SRC to an unpacked libmnl 1.0.4 tree" >&2
-        exit 77
-      fi
-      tar -xjf "$build/libmnl.tar.bz2" -C "$src" --strip-components=1
-    else
-      log "libmnl from $src"
-    fi
-    obj=$build/libmnl-obj
-    mkdir -p "$obj" "$prefix/lib/pkgconfig" "$prefix/include/libmnl"
-    echo "#define HAVE_VISIBILITY_HIDDEN 1" >"$obj/config.h" # what configure finds on gcc
-    for c in attr callback nlmsg socket; do
-      $triplet-gcc -O2 -I"$obj" -I"$src/include" -c "$src/src/$c.c" -o "$obj/$c.o"
-    done
-    $triplet-ar rcs "$prefix/lib/libmnl.a" "$obj"/*.o
-    cp "$src/include/libmnl/libmnl.h" "$prefix/include/libmnl/"
-    printf 'prefix=%s\nName: libmnl\nDescription: libmnl (static, scripts/cross.sh)\nVersion: 1.0.4\nLibs: -L${prefix}/lib -lmnl\nCflags: -I${prefix}/include\n' \
-      "$prefix" >"$prefix/lib/pkgconfig/libmnl.pc"
   fi
 fi
 

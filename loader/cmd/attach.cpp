@@ -2,6 +2,7 @@
 // through bpf_links owned by this process, run the control plane in the
 // foreground until SIGINT/SIGTERM, then detach. Every resource is RAII, so
 // no error path (nor a crash) leaves a program attached.
+#include <algorithm>
 #include <atomic>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -9,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <linux/capability.h>
+#include <map>
 #include <memory>
 #include <net/if.h>
 #include <optional>
@@ -16,12 +18,14 @@
 #include <unistd.h>
 
 #include "cmd/commands.h"
+#include "core/attach_plan.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "kernel/capabilities.h"
 #include "kernel/control_plane.h"
 #include "kernel/fast_path.h"
 #include "kernel/instance.h"
+#include "kernel/link_watch.h"
 #include "kernel/map_pins.h"
 #include "kernel/netdev_features.h"
 #include "kernel/netns_lock.h"
@@ -115,22 +119,21 @@ AttachSettings settings_from(const AttachFlags &f, const CLI::App &sub) {
 struct Interface {
   std::string name;
   std::uint32_t ifindex;
-  InterfaceHook hook; // chosen once, at attach (core/hook_choice.h)
+  std::uint32_t mac_of; // whose MAC frames for the gateway carry (core/attach_plan.h)
+  InterfaceHook hook;   // chosen once, at attach (core/hook_choice.h)
 };
 
-std::vector<Interface> resolve_interfaces(const std::vector<std::string> &names) {
-  std::vector<Interface> out;
-  std::set<std::uint32_t> seen;
-  for (const auto &name : names) {
-    std::uint32_t ifindex = if_nametoindex(name.c_str());
-    if (ifindex == 0)
-      throw UsageError("interface '" + name +
-                       "' does not exist in this network namespace (ip link lists those that do)");
-    if (!seen.insert(ifindex).second)
-      throw UsageError("interface '" + name + "' is given twice");
-    out.push_back({name, ifindex, {}});
-  }
-  return out;
+// The devices to hook (core/attach_plan.h), with its notes and warnings said.
+AttachPlan make_plan(const std::vector<std::string> &names, const LinkTable &links) {
+  AttachPlan plan = plan_targets(names, links);
+  for (const auto &t : plan.targets)
+    if (!t.via.empty())
+      std::printf("%s: %s\n", t.name.c_str(), t.via.c_str());
+  for (const auto &n : plan.notes)
+    std::printf("note: %s\n", n.c_str());
+  for (const auto &w : plan.warnings)
+    std::fprintf(stderr, "warning: %s\n", w.c_str());
+  return plan;
 }
 
 std::string describe_attachment(const XdpAttachment &a) {
@@ -185,8 +188,107 @@ std::uint32_t prog_id_of(int prog_fd) {
   return info.id;
 }
 
+// The devices attached while running, and how one comes and goes: a port
+// joining a followed bridge gets what the start gave every device (XDP or
+// TC, the fast path's interface, the observer); one leaving loses it, and
+// its connections leave the table.
+class AttachedPorts {
+public:
+  AttachedPorts(FastPath &fp, const AttachSettings &s, std::vector<XdpLink> links)
+      : fp_(fp), s_(s) {
+    for (auto &l : links) {
+      std::uint32_t ifindex = l.ifindex();
+      links_.emplace(ifindex, std::move(l));
+    }
+  }
+
+  void follow(TcHooks &tc, ControlPlane &cp, AttachPlan plan, LinkTable links) {
+    tc_ = &tc;
+    cp_ = &cp;
+    plan_ = std::move(plan);
+    links_table_ = std::move(links);
+    if (plan_.followed.empty())
+      return;
+    cp.watch(watch_.fd(), [this] {
+      if (watch_.drain(links_table_))
+        replan();
+    });
+    // Subscribed now: a port that joined since the plan was made is caught
+    // by reading the links once more.
+    links_table_ = read_link_table();
+    replan();
+  }
+
+private:
+  void replan() {
+    AttachPlan now = plan_targets(s_.interfaces, links_table_, /*running=*/true);
+    auto diff = plan_difference(plan_, now);
+    for (const auto &t : diff.removed)
+      remove(t);
+    for (const auto &t : diff.added)
+      if (!add(t)) // stays out of the plan: tried again on the next link change
+        now.targets.erase(
+            std::find_if(now.targets.begin(), now.targets.end(),
+                         [&](const AttachTarget &x) { return x.ifindex == t.ifindex; }));
+    plan_ = std::move(now);
+  }
+
+  bool add(const AttachTarget &t) {
+    auto log = [](const std::string &line) { std::printf("%s\n", line.c_str()); };
+    try {
+      auto hook = choose_interface_hook(s_.hook, read_driver_facts(t.name, t.ifindex));
+      if (hook.hook == Hook::Xdp)
+        links_.emplace(t.ifindex, attach_xdp(fp_.prog_fd(), t.name, t.ifindex, s_.mode,
+                                             query_xdp_features(t.ifindex), log));
+      fp_.add_interface(t.ifindex, interface_mac(t.mac_of));
+      bool redirect = can_be_redirect_target(query_xdp_features(t.ifindex));
+      tc_->add({t.name, t.ifindex, hook.hook, redirect});
+      cp_->add_interface({t.ifindex, t.name, true});
+      std::printf("%s: %s, joined while running: attached (%s hook)\n", t.name.c_str(),
+                  t.via.c_str(), std::string(to_string(hook.hook)).c_str());
+      return true;
+    } catch (const std::exception &e) {
+      undo(t.ifindex);
+      std::printf("%s: %s, joined while running, but could not be attached (%s); its "
+                  "connections stay on the kernel path\n",
+                  t.name.c_str(), t.via.c_str(), e.what());
+      return false;
+    }
+  }
+
+  void remove(const AttachTarget &t) {
+    cp_->remove_interface(t.ifindex);
+    undo(t.ifindex);
+    std::printf("%s: left (%s): detached, its connections left the table\n", t.name.c_str(),
+                t.via.empty() ? "removed" : ("was " + t.via).c_str());
+  }
+
+  // Whatever add() made, in reverse; nothing throws (the device may be gone).
+  void undo(std::uint32_t ifindex) {
+    tc_->remove(ifindex);
+    try {
+      fp_.remove_interface(ifindex);
+    } catch (const SysError &) {
+    }
+    links_.erase(ifindex);
+  }
+
+  FastPath &fp_;
+  const AttachSettings &s_;
+  std::map<std::uint32_t, XdpLink> links_; // destroyed before the fast path: detach, then unload
+  TcHooks *tc_ = nullptr;
+  ControlPlane *cp_ = nullptr;
+  AttachPlan plan_;
+  LinkTable links_table_;
+  LinkWatch watch_;
+};
+
 void run_attach(const AttachSettings &s) {
-  auto ifaces = resolve_interfaces(s.interfaces);
+  LinkTable link_table = read_link_table();
+  AttachPlan plan = make_plan(s.interfaces, link_table);
+  std::vector<Interface> ifaces;
+  for (const auto &t : plan.targets)
+    ifaces.push_back({t.name, t.ifindex, t.mac_of, {}});
   NetnsLock lock;
   for (auto &i : ifaces)
     i.hook = choose_interface_hook(s.hook, read_driver_facts(i.name, i.ifindex));
@@ -240,7 +342,7 @@ void run_attach(const AttachSettings &s) {
     }
     hooked.push_back({i.name, i.ifindex, choice.hook, true});
     try {
-      fp.add_interface(i.ifindex, interface_mac(i.ifindex));
+      fp.add_interface(i.ifindex, interface_mac(i.mac_of));
     } catch (const SysError &e) {
       throw SysError(e.err(),
                      i.name + ": adding it to the fast path's interfaces (" + e.what() + ")");
@@ -276,8 +378,10 @@ void run_attach(const AttachSettings &s) {
   std::string names;
   for (const auto &i : ifaces)
     names += (names.empty() ? "" : ", ") + i.name;
+  AttachedPorts ports(fp, s, std::move(links));
   ControlPlane control_plane(cfg, fp);
   control_plane.follow_tc(tc_hooks);
+  ports.follow(tc_hooks, control_plane, plan, std::move(link_table));
   control_plane.run(g_stop, [&] {
     std::printf("xdpflow running on %s (pid %d); SIGINT or SIGTERM detaches\n", names.c_str(),
                 getpid());
@@ -285,7 +389,6 @@ void run_attach(const AttachSettings &s) {
                     "\nMAINPID=" + std::to_string(getpid()));
   });
   sd_notify_state("STOPPING=1");
-  links.clear();
   pins.reset();
   std::printf("xdpflow stopped: detached from %s\n", names.c_str());
 }

@@ -6,6 +6,7 @@
 #include "cmd/clock.h"
 #include "cmd/commands.h"
 #include "core/flow_report.h"
+#include "core/observer_report.h"
 #include "kernel/instance.h"
 
 namespace xdpflow::cmd {
@@ -16,10 +17,17 @@ struct FlowsFlags {
   bool json = false;
   std::size_t top = 0;
   std::string sort = "packets";
+  bool pending = false;
 };
 
 void run_flows(const FlowsFlags &f) {
   auto instance = RunningInstance::find();
+  if (f.pending) {
+    auto names = [](std::uint32_t ifindex) { return ifname_of(ifindex); };
+    auto conns = instance.pending();
+    std::fputs((f.json ? pending_json(conns, names) : pending_table(conns, names)).c_str(), stdout);
+    return;
+  }
   auto conns = pair_connections(instance.flow_entries());
   annotate_hooks(conns, [&](std::uint32_t ifindex) { return instance.ingress_hooks(ifindex); });
   FlowSort by = f.sort == "bytes"  ? FlowSort::Bytes
@@ -48,6 +56,10 @@ void register_flows(CLI::App &app) {
       ->check(CLI::IsMember({"packets", "bytes", "idle"}))
       ->type_name("KEY")
       ->default_str("packets");
+  sub->add_flag("--pending", flags->pending,
+                "The connections waiting to be offloaded instead, each with what it waits for "
+                "(not observed yet, egress not attached, rewrite cannot reproduce, table full); "
+                "at most 4096 listed, `status` counts them all");
   sub->callback([flags] { run_flows(*flags); });
 }
 

@@ -2,12 +2,13 @@
 
 #include <arpa/inet.h>
 #include <cstring>
-#include <libmnl/libmnl.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <netinet/in.h>
+
+#include "core/netlink_attr.h"
 
 namespace xdpflow {
 namespace {
@@ -34,24 +35,23 @@ struct Collector {
   bool bad = false;
 };
 
-int collect(const nlattr *attr, void *data) {
-  auto *c = static_cast<Collector *>(data);
-  int type = mnl_attr_get_type(attr);
-  if (type > c->max)
-    return MNL_CB_OK;
-  for (std::size_t i = 0; i < c->nrules; i++)
-    if (c->rules[i].type == type && c->rules[i].len &&
-        mnl_attr_get_payload_len(attr) != c->rules[i].len) {
-      c->bad = true;
-      return MNL_CB_ERROR;
+// False when the attribute's length breaks its rule.
+bool collect(const nlattr *attr, Collector &c) {
+  int type = nl::attr_type(attr);
+  if (type > c.max)
+    return true;
+  for (std::size_t i = 0; i < c.nrules; i++)
+    if (c.rules[i].type == type && c.rules[i].len && nl::attr_payload_len(attr) != c.rules[i].len) {
+      c.bad = true;
+      return false;
     }
-  c->at[type] = attr;
-  return MNL_CB_OK;
+  c.at[type] = attr;
+  return true;
 }
 
 // Walks the attributes in [start, start+len) strictly: an attribute that
 // runs past the end, or bytes left over that cannot be one, make the whole
-// message malformed (libmnl's own walk stops quietly at a short tail).
+// message malformed (libmnl's walk stops quietly at a short tail).
 bool walk(const void *start, std::size_t len, Collector &c) {
   auto *p = static_cast<const std::uint8_t *>(start);
   std::size_t off = 0;
@@ -61,9 +61,9 @@ bool walk(const void *start, std::size_t len, Collector &c) {
     auto *a = reinterpret_cast<const nlattr *>(p + off);
     if (a->nla_len < sizeof(nlattr) || a->nla_len > len - off)
       return false;
-    if (collect(a, &c) != MNL_CB_OK)
+    if (!collect(a, c))
       return false;
-    off += MNL_ALIGN(a->nla_len);
+    off += nl::align(a->nla_len);
   }
   return !c.bad;
 }
@@ -71,7 +71,7 @@ bool walk(const void *start, std::size_t len, Collector &c) {
 template <int Max, std::size_t N>
 bool parse_nested(const nlattr *nest, AttrTable<Max> &table, const LenRule (&rules)[N]) {
   Collector c{table.at, Max, rules, N};
-  return walk(mnl_attr_get_payload(nest), mnl_attr_get_payload_len(nest), c);
+  return walk(nl::attr_payload(nest), nl::attr_payload_len(nest), c);
 }
 
 constexpr LenRule tuple_rules[] = {{CTA_TUPLE_IP, 0}, {CTA_TUPLE_PROTO, 0}, {CTA_TUPLE_ZONE, 2}};
@@ -104,12 +104,12 @@ bool parse_tuple(const nlattr *nest, FlowTuple &t, std::uint16_t &zone, std::str
   }
   if (ip.at[CTA_IP_V4_SRC] && ip.at[CTA_IP_V4_DST]) {
     t.src.family = t.dst.family = XF_FAMILY_IPV4;
-    std::memcpy(t.src.bytes.data(), mnl_attr_get_payload(ip.at[CTA_IP_V4_SRC]), 4);
-    std::memcpy(t.dst.bytes.data(), mnl_attr_get_payload(ip.at[CTA_IP_V4_DST]), 4);
+    std::memcpy(t.src.bytes.data(), nl::attr_payload(ip.at[CTA_IP_V4_SRC]), 4);
+    std::memcpy(t.dst.bytes.data(), nl::attr_payload(ip.at[CTA_IP_V4_DST]), 4);
   } else if (ip.at[CTA_IP_V6_SRC] && ip.at[CTA_IP_V6_DST]) {
     t.src.family = t.dst.family = XF_FAMILY_IPV6;
-    std::memcpy(t.src.bytes.data(), mnl_attr_get_payload(ip.at[CTA_IP_V6_SRC]), 16);
-    std::memcpy(t.dst.bytes.data(), mnl_attr_get_payload(ip.at[CTA_IP_V6_DST]), 16);
+    std::memcpy(t.src.bytes.data(), nl::attr_payload(ip.at[CTA_IP_V6_SRC]), 16);
+    std::memcpy(t.dst.bytes.data(), nl::attr_payload(ip.at[CTA_IP_V6_DST]), 16);
   } else {
     error = "tuple without a source and destination address";
     return false;
@@ -118,13 +118,13 @@ bool parse_tuple(const nlattr *nest, FlowTuple &t, std::uint16_t &zone, std::str
     error = "tuple without a protocol number";
     return false;
   }
-  t.proto = mnl_attr_get_u8(proto.at[CTA_PROTO_NUM]);
+  t.proto = nl::attr_u8(proto.at[CTA_PROTO_NUM]);
   if (proto.at[CTA_PROTO_SRC_PORT])
-    t.sport = ntohs(mnl_attr_get_u16(proto.at[CTA_PROTO_SRC_PORT]));
+    t.sport = ntohs(nl::attr_u16(proto.at[CTA_PROTO_SRC_PORT]));
   if (proto.at[CTA_PROTO_DST_PORT])
-    t.dport = ntohs(mnl_attr_get_u16(proto.at[CTA_PROTO_DST_PORT]));
+    t.dport = ntohs(nl::attr_u16(proto.at[CTA_PROTO_DST_PORT]));
   if (tuple.at[CTA_TUPLE_ZONE])
-    zone = ntohs(mnl_attr_get_u16(tuple.at[CTA_TUPLE_ZONE]));
+    zone = ntohs(nl::attr_u16(tuple.at[CTA_TUPLE_ZONE]));
   return true;
 }
 
@@ -138,8 +138,8 @@ CtParseResult malformed(std::string why) {
 } // namespace
 
 CtParseResult parse_ct_message(const nlmsghdr *nlh, std::size_t buf_len) {
-  // Not mnl_nlmsg_ok(): it compares (int)nlmsg_len, so a length of 2^31 or
-  // more passes as negative and the walk below runs off the buffer (found by
+  // Checked here, not as libmnl's mnl_nlmsg_ok() does: it compares (int)nlmsg_len, so a length of
+  // 2^31 or more passes as negative and the walk below runs off the buffer (found by
   // tests/fuzz/fuzz_netlink.cpp).
   if (!nlh || buf_len < sizeof(nlmsghdr) || nlh->nlmsg_len < sizeof(nlmsghdr) ||
       nlh->nlmsg_len > buf_len)
@@ -149,7 +149,7 @@ CtParseResult parse_ct_message(const nlmsghdr *nlh, std::size_t buf_len) {
   int msg = NFNL_MSG_TYPE(nlh->nlmsg_type);
   if (msg != IPCTNL_MSG_CT_NEW && msg != IPCTNL_MSG_CT_DELETE)
     return {CtParseStatus::NotConntrack, {}, {}};
-  if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nfgenmsg))
+  if (nl::payload_len(nlh) < sizeof(nfgenmsg))
     return malformed("conntrack message shorter than its nfgenmsg header");
 
   CtParseResult r;
@@ -164,8 +164,8 @@ CtParseResult parse_ct_message(const nlmsghdr *nlh, std::size_t buf_len) {
 
   AttrTable<CTA_MAX> top;
   Collector c{top.at, CTA_MAX, top_rules, std::size(top_rules)};
-  if (!walk(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)),
-            mnl_nlmsg_get_payload_len(nlh) - MNL_ALIGN(sizeof(nfgenmsg)), c))
+  if (!walk(nl::payload(nlh, sizeof(nfgenmsg)), nl::payload_len(nlh) - nl::align(sizeof(nfgenmsg)),
+            c))
     return malformed("bad conntrack attribute");
   if (!top.at[CTA_TUPLE_ORIG] || !top.at[CTA_TUPLE_REPLY])
     return malformed("conntrack message without both tuples");
@@ -178,18 +178,18 @@ CtParseResult parse_ct_message(const nlmsghdr *nlh, std::size_t buf_len) {
     return malformed("original and reply tuples disagree on family or protocol");
   ev.zone = zone_orig ? zone_orig : zone_reply;
   if (top.at[CTA_ZONE])
-    ev.zone = ntohs(mnl_attr_get_u16(top.at[CTA_ZONE]));
+    ev.zone = ntohs(nl::attr_u16(top.at[CTA_ZONE]));
 
   if (top.at[CTA_STATUS]) {
-    ev.status = ntohl(mnl_attr_get_u32(top.at[CTA_STATUS]));
+    ev.status = ntohl(nl::attr_u32(top.at[CTA_STATUS]));
     ev.has_status = true;
   }
   if (top.at[CTA_MARK])
-    ev.mark = ntohl(mnl_attr_get_u32(top.at[CTA_MARK]));
+    ev.mark = ntohl(nl::attr_u32(top.at[CTA_MARK]));
   if (top.at[CTA_ID])
-    ev.id = ntohl(mnl_attr_get_u32(top.at[CTA_ID]));
+    ev.id = ntohl(nl::attr_u32(top.at[CTA_ID]));
   if (top.at[CTA_TIMEOUT])
-    ev.timeout = ntohl(mnl_attr_get_u32(top.at[CTA_TIMEOUT]));
+    ev.timeout = ntohl(nl::attr_u32(top.at[CTA_TIMEOUT]));
   ev.has_master = top.at[CTA_TUPLE_MASTER] != nullptr;
 
   if (top.at[CTA_PROTOINFO]) {
@@ -201,7 +201,7 @@ CtParseResult parse_ct_message(const nlmsghdr *nlh, std::size_t buf_len) {
       if (!parse_nested(pinfo.at[CTA_PROTOINFO_TCP], tcp, tcp_rules))
         return malformed("bad CTA_PROTOINFO_TCP");
       if (tcp.at[CTA_PROTOINFO_TCP_STATE])
-        ev.tcp_state = mnl_attr_get_u8(tcp.at[CTA_PROTOINFO_TCP_STATE]);
+        ev.tcp_state = nl::attr_u8(tcp.at[CTA_PROTOINFO_TCP_STATE]);
     }
   }
   if (top.at[CTA_HELP]) {
@@ -209,10 +209,10 @@ CtParseResult parse_ct_message(const nlmsghdr *nlh, std::size_t buf_len) {
     if (!parse_nested(top.at[CTA_HELP], help, help_rules))
       return malformed("bad CTA_HELP");
     if (help.at[CTA_HELP_NAME]) {
-      if (mnl_attr_validate(help.at[CTA_HELP_NAME], MNL_TYPE_NUL_STRING) < 0)
+      if (!nl::attr_is_strz(help.at[CTA_HELP_NAME]))
         return malformed("CTA_HELP_NAME is not a string");
       ev.has_helper = true;
-      ev.helper = mnl_attr_get_str(help.at[CTA_HELP_NAME]);
+      ev.helper = static_cast<const char *>(nl::attr_payload(help.at[CTA_HELP_NAME]));
     }
   }
   r.status = CtParseStatus::Ok;
@@ -220,33 +220,33 @@ CtParseResult parse_ct_message(const nlmsghdr *nlh, std::size_t buf_len) {
 }
 
 void put_ct_tuple(nlmsghdr *nlh, std::uint16_t attr_type, const FlowTuple &t) {
-  nlattr *tuple = mnl_attr_nest_start(nlh, attr_type);
-  nlattr *ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+  nlattr *tuple = nl::nest_start(nlh, attr_type);
+  nlattr *ip = nl::nest_start(nlh, CTA_TUPLE_IP);
   if (t.src.family == XF_FAMILY_IPV4) {
-    mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, t.src.bytes.data());
-    mnl_attr_put(nlh, CTA_IP_V4_DST, 4, t.dst.bytes.data());
+    nl::put_attr(nlh, CTA_IP_V4_SRC, 4, t.src.bytes.data());
+    nl::put_attr(nlh, CTA_IP_V4_DST, 4, t.dst.bytes.data());
   } else {
-    mnl_attr_put(nlh, CTA_IP_V6_SRC, 16, t.src.bytes.data());
-    mnl_attr_put(nlh, CTA_IP_V6_DST, 16, t.dst.bytes.data());
+    nl::put_attr(nlh, CTA_IP_V6_SRC, 16, t.src.bytes.data());
+    nl::put_attr(nlh, CTA_IP_V6_DST, 16, t.dst.bytes.data());
   }
-  mnl_attr_nest_end(nlh, ip);
-  nlattr *proto = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
-  mnl_attr_put_u8(nlh, CTA_PROTO_NUM, t.proto);
+  nl::nest_end(nlh, ip);
+  nlattr *proto = nl::nest_start(nlh, CTA_TUPLE_PROTO);
+  nl::put_u8(nlh, CTA_PROTO_NUM, t.proto);
   if (t.proto == IPPROTO_TCP || t.proto == IPPROTO_UDP) {
-    mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(t.sport));
-    mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(t.dport));
+    nl::put_u16(nlh, CTA_PROTO_SRC_PORT, htons(t.sport));
+    nl::put_u16(nlh, CTA_PROTO_DST_PORT, htons(t.dport));
   }
-  mnl_attr_nest_end(nlh, proto);
-  mnl_attr_nest_end(nlh, tuple);
+  nl::nest_end(nlh, proto);
+  nl::nest_end(nlh, tuple);
 }
 
 static nlmsghdr *put_ct_header(void *buf, std::uint16_t msg, std::uint16_t flags, std::uint32_t seq,
                                std::uint8_t family) {
-  nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+  nlmsghdr *nlh = nl::put_header(buf);
   nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | msg;
   nlh->nlmsg_flags = NLM_F_REQUEST | flags;
   nlh->nlmsg_seq = seq;
-  auto *nfg = static_cast<nfgenmsg *>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
+  auto *nfg = static_cast<nfgenmsg *>(nl::put_extra_header(nlh, sizeof(nfgenmsg)));
   nfg->nfgen_family = family;
   nfg->version = NFNETLINK_V0;
   nfg->res_id = 0;
@@ -264,7 +264,7 @@ std::size_t build_ct_update(void *buf, std::uint32_t seq, const CtUpdate &update
   nlmsghdr *nlh = put_ct_header(buf, IPCTNL_MSG_CT_NEW, 0, seq, family);
   put_ct_tuple(nlh, CTA_TUPLE_ORIG, update.orig);
   if (update.timeout_sec)
-    mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(*update.timeout_sec));
+    nl::put_u32(nlh, CTA_TIMEOUT, htonl(*update.timeout_sec));
   if (update.be_liberal && update.orig.proto == IPPROTO_TCP) {
     // Also clear MAXACK_SET, as nf_flow_table does when it hands a flow
     // back (flow_offload_fixup_tcp): conntrack's last seen ACK is stale
@@ -273,12 +273,12 @@ std::size_t build_ct_update(void *buf, std::uint32_t seq, const CtUpdate &update
     nf_ct_tcp_flags flags{};
     flags.flags = IP_CT_TCP_FLAG_BE_LIBERAL;
     flags.mask = IP_CT_TCP_FLAG_BE_LIBERAL | IP_CT_TCP_FLAG_MAXACK_SET;
-    nlattr *pinfo = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
-    nlattr *tcp = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
-    mnl_attr_put(nlh, CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, sizeof(flags), &flags);
-    mnl_attr_put(nlh, CTA_PROTOINFO_TCP_FLAGS_REPLY, sizeof(flags), &flags);
-    mnl_attr_nest_end(nlh, tcp);
-    mnl_attr_nest_end(nlh, pinfo);
+    nlattr *pinfo = nl::nest_start(nlh, CTA_PROTOINFO);
+    nlattr *tcp = nl::nest_start(nlh, CTA_PROTOINFO_TCP);
+    nl::put_attr(nlh, CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, sizeof(flags), &flags);
+    nl::put_attr(nlh, CTA_PROTOINFO_TCP_FLAGS_REPLY, sizeof(flags), &flags);
+    nl::nest_end(nlh, tcp);
+    nl::nest_end(nlh, pinfo);
   }
   return nlh->nlmsg_len;
 }

@@ -63,13 +63,7 @@ xf_flow_key make_flow_key(std::uint32_t ifindex, const xf_encap &encap, const Fl
 }
 
 FlowTuple tuple_of(const xf_flow_key &key) {
-  FlowTuple t;
-  t.src = IpAddr::from_words(key.family, key.src);
-  t.dst = IpAddr::from_words(key.family, key.dst);
-  t.sport = ntohs(key.sport);
-  t.dport = ntohs(key.dport);
-  t.proto = key.proto;
-  return t;
+  return tuple_of_key(key);
 }
 
 static std::string endpoint(const IpAddr &a, std::uint16_t port) {

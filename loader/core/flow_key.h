@@ -2,6 +2,8 @@
 // family, addresses and ports map onto struct xf_flow_key.
 #pragma once
 
+#include <arpa/inet.h>
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -41,6 +43,18 @@ FlowTuple reversed(const FlowTuple &t);
 
 xf_flow_key make_flow_key(std::uint32_t ifindex, const xf_encap &encap, const FlowTuple &t);
 FlowTuple tuple_of(const xf_flow_key &key);
+
+// The tuple of any shared key struct with the flow key's address, port and
+// protocol fields (xf_flow_key, xf_obs_key): ports in network order.
+template <class Key> FlowTuple tuple_of_key(const Key &key) {
+  FlowTuple t;
+  t.src = IpAddr::from_words(key.family, key.src);
+  t.dst = IpAddr::from_words(key.family, key.dst);
+  t.sport = ntohs(key.sport);
+  t.dport = ntohs(key.dport);
+  t.proto = key.proto;
+  return t;
+}
 
 // "tcp 198.18.0.2:40000 -> 198.19.0.2:80" (IPv6 addresses in brackets).
 std::string to_string(const FlowTuple &t);

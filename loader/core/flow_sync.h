@@ -1,25 +1,35 @@
 // FlowSync: the offload decisions, pure. Conntrack events in (CtEvent),
-// flow-table writes out (FlowTable), egress from an injected EgressLookup,
-// conntrack refreshes out through an injected ConntrackWriter. No syscalls, no
-// clock: the caller passes "now" (CLOCK_MONOTONIC ns), so unit tests drive it
-// with fakes. DESIGN.md "Control plane".
+// flow-table writes out (through EntryPairWriter), egress from an injected
+// EgressLookup, conntrack refreshes out through an injected ConntrackWriter.
+// No syscalls, no clock: the caller passes "now" (CLOCK_MONOTONIC ns), so
+// unit tests drive it with fakes. docs/architecture.md, "How a connection
+// becomes an entry".
+//
+// Its other jobs are rooms of their own, which it wires together:
+// core/entry_pair_writer.h writes and removes a connection's two entries,
+// core/keepalive_pass.h (with core/keepalive_schedule.h) refreshes conntrack
+// for active connections and retires idle ones, core/resync.h sweeps the
+// table after lost events. core/loop_pacing.h says when the control plane
+// runs each of them.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
-#include <vector>
 
+#include "core/conntrack_writer.h"
 #include "core/ct_message.h"
+#include "core/entry_pair_writer.h"
 #include "core/flow_entry.h"
 #include "core/flow_key.h"
 #include "core/flow_table.h"
 #include "core/hook_choice.h"
 #include "core/idle_flows.h"
+#include "core/keepalive_pass.h"
+#include "core/resync.h"
 
 namespace xdpflow {
 
@@ -29,13 +39,15 @@ public:
   // Where a packet with this (post-NAT) tuple goes, or nullopt when the route
   // or the next hop's MAC is not known (yet).
   virtual std::optional<Egress> resolve(const FlowTuple &outgoing) = 0;
-};
-
-class ConntrackWriter {
-public:
-  virtual ~ConntrackWriter() = default;
-  // Queued; the caller flushes in batches.
-  virtual void update(const CtUpdate &update) = 0;
+  // The same for one direction about to be offloaded, knowing the tuple it
+  // arrives with (conntrack's tuple of that direction): an implementation
+  // that knows how the kernel forwarded it can refuse a direction the data
+  // path would not reproduce. By default only where it goes matters.
+  virtual std::optional<Egress> resolve_direction(const FlowTuple &arriving,
+                                                  const FlowTuple &outgoing) {
+    (void)arriving;
+    return resolve(outgoing);
+  }
 };
 
 struct FlowSyncConfig {
@@ -87,6 +99,9 @@ public:
   using Logger = std::function<void(const std::string &line)>;
   FlowSync(FlowSyncConfig config, FlowTable &table, EgressLookup &egress, ConntrackWriter &ct,
            Logger log = {});
+  // Its pieces refer to each other (and log through it): not copied.
+  FlowSync(const FlowSync &) = delete;
+  FlowSync &operator=(const FlowSync &) = delete;
 
   // One conntrack event or dump entry.
   SyncOutcome handle(const CtEvent &ev, std::uint64_t now_ns);
@@ -109,6 +124,12 @@ public:
   // everything is offloaded; done periodically in case resolution completed
   // without an event we follow).
   void retry_pending(std::uint64_t now_ns);
+  // Retries only the waiting connections a direction of which was observed
+  // as one of these tuples (arriving or leaving, either direction): news of
+  // a few packets costs a few lookups, not a pass over every waiting
+  // connection (after an invalidation with 100 k offloaded, each ring-buffer
+  // batch retried them all, and the loop fell behind the observer).
+  void retry_observed(const std::vector<FlowTuple> &observed, std::uint64_t now_ns);
 
   // Periodic pass over the table, stateless: refreshes conntrack's timeout
   // for connections whose entries were hit, spread over passes, and removes
@@ -130,11 +151,27 @@ public:
   // direction not forwarded by its ingress's XDP get XF_FLOW_TC_ONLY. Null
   // (the default): every entry is written without flags. When the policy's
   // answers change, reresolve_all() rewrites the entries that differ.
-  void set_direction_policy(DirectionPolicy *policy) { policy_ = policy; }
+  void set_direction_policy(DirectionPolicy *policy) { writer_.set_direction_policy(policy); }
+  // An interface attached or detached while running (a bridge port that came
+  // or left); the caller re-places the connections (reresolve_all).
+  void set_redirect_target(std::uint32_t ifindex, bool on) {
+    if (on)
+      config_.redirect_ifindexes.insert(ifindex);
+    else
+      config_.redirect_ifindexes.erase(ifindex);
+  }
   FlowSyncStats stats() const;
   // Connections FlowSync keeps a record of itself (pending + idle); none for
   // offloaded ones.
   std::size_t tracked_records() const { return pending_.size() + idle_.size(); }
+  // The connections waiting to enter the table: original and reply tuple,
+  // conntrack id, and whether the table was full when last tried.
+  void
+  for_each_pending(const std::function<void(const FlowTuple &orig, const FlowTuple &reply,
+                                            std::uint32_t ct_id, bool table_full)> &visit) const {
+    for (const auto &[orig, p] : pending_)
+      visit(orig, p.reply, p.ct_id, p.rejected_counted && writer_.table_full());
+  }
   // Memory of those records' containers, for `bytes per idle connection`.
   std::size_t idle_memory_bytes() const { return idle_.memory_bytes(); }
 
@@ -150,11 +187,7 @@ private:
   };
   using PendingMap = std::unordered_map<FlowTuple, Pending, FlowTupleHash>;
 
-  // An entry the caller has just read.
-  struct KnownEntry {
-    xf_flow_key key;
-    xf_flow_value value;
-  };
+  using KnownEntry = EntryPairWriter::KnownEntry;
   // The offload decision for one offloadable connection: resolve, then
   // write its entries or record it as pending. existing_orig: its
   // original-direction entry when the caller has just read it (used only if
@@ -164,37 +197,16 @@ private:
   SyncOutcome place(const FlowTuple &orig, const Pending &conn, std::uint64_t now_ns,
                     const std::optional<KnownEntry> &existing_orig = std::nullopt,
                     bool likely_in_table = false);
-  SyncOutcome write_entries(const FlowEntries &e, std::uint32_t ct_id, std::uint64_t now_ns,
-                            const std::optional<KnownEntry> &existing_orig, bool likely_in_table);
-  struct Claim {
-    enum Kind { Fresh, Own, Full } kind;
-    xf_flow_value old; // with Own
-  };
-  Claim claim(const xf_flow_key &key, const xf_flow_value &value, bool expect_existing);
-  bool rewrite(const xf_flow_key &key, xf_flow_value value, const xf_flow_value &old);
+  // Places the connection of an entry read from the table anew, from that
+  // entry alone (the table is the state).
+  SyncOutcome place_from_entry(const xf_flow_key &key, const xf_flow_value &value,
+                               std::uint64_t now_ns);
   SyncOutcome reject_full(const FlowTuple &orig, const Pending &conn);
   SyncOutcome handle_destroy(const CtEvent &ev);
   // The original-direction key of a connection, from the route back to its
   // source; nullopt when unresolved.
   std::optional<xf_flow_key> original_key(const FlowTuple &orig);
-  // Removes the original-direction entry at key and its partner (require_id:
-  // only if it has that conntrack id). True when the entry was removed.
-  bool remove_at(const xf_flow_key &key, std::uint32_t ct_id, bool require_id);
-  // Removes the entry and its partner; counts the connection when both left.
-  bool remove_pair(const xf_flow_key &key, const xf_flow_value &value);
-  std::optional<xf_flow_key> partner_of(const xf_flow_key &key, const xf_flow_value &value,
-                                        std::optional<xf_flow_value> *partner_value = nullptr);
-  // Another connection's entry sits at key (a dead one: conntrack keeps
-  // tuples unique): remove its partner, the caller overwrites the key.
-  void evict(const xf_flow_key &key, const xf_flow_value &value);
-  void idle_check(const xf_flow_key &key, const xf_flow_value &value, const FlowTuple &orig,
-                  std::uint64_t hash);
-  void walk(const std::function<void(const xf_flow_key &, const xf_flow_value &)> &visit);
   bool allowed(const std::optional<Egress> &eg) const;
-  std::uint32_t timeout_sec(std::uint8_t proto) const;
-  std::uint64_t window_ns(std::uint8_t proto) const;
-  // xf_flow_value.flags of the entry at key with this action.
-  std::uint32_t direction_flags(const xf_flow_key &key, const xf_flow_action &action) const;
   void logv(const std::string &line) const;
   void log(const std::string &line) const;
 
@@ -203,26 +215,20 @@ private:
   EgressLookup &egress_;
   ConntrackWriter &ct_;
   Logger log_;
-  DirectionPolicy *policy_ = nullptr;
   PendingMap pending_;
+  // Reply tuple -> original tuple of waiting connections, for
+  // retry_observed. Entries are added with pending_'s and checked against
+  // it when used, never removed one by one: rebuilt when twice its size.
+  std::unordered_map<FlowTuple, FlowTuple, FlowTupleHash> pending_by_reply_;
+  void index_pending(const FlowTuple &orig, const FlowTuple &reply);
   IdleFlows idle_;
+  EntryPairWriter writer_;
+  KeepalivePass keepalive_;
+  Resync resync_;
   bool full_logged_ = false;
-  bool table_full_ = false; // last insert was refused and nothing left since
-  // Resync in progress: tuple_hash of every offloadable dump entry's
-  // original tuple, and the table's entries when it began (snapshot_key).
-  bool resyncing_ = false;
-  std::vector<std::uint64_t> confirmed_;
-  std::vector<std::uint64_t> in_table_;
-  static std::uint64_t snapshot_key(std::uint64_t hash, std::uint32_t ct_id,
-                                    std::uint8_t direction);
-  // Keepalive: pass number, start times of the last passes (a ring), and
-  // the current pass's spreading factor per protocol.
-  static constexpr std::uint64_t max_spread = 64;
-  std::uint64_t pass_ = 0;
-  std::array<std::uint64_t, max_spread + 1> pass_start_{};
-  std::uint64_t pass_now_ = 0, pass_spacing_ = 0;
-  std::uint64_t spread_tcp_ = 1, spread_udp_ = 1;
-  FlowSyncStats stats_;
+  // The counts of FlowSyncStats kept here; the others are the pieces'.
+  std::uint64_t rejected_full_ = 0;
+  std::uint64_t swept_ = 0;
 };
 
 } // namespace xdpflow

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/json.h"
+#include "core/observer_report.h"
 #include "core/table.h"
 
 namespace xdpflow {
@@ -72,6 +73,8 @@ std::string status_table(const StatusSnapshot &s) {
     out += "  offloads: " + std::to_string(cp.offloads_total) +
            ", removals: " + std::to_string(cp.removals_total) +
            ", keepalive refreshes: " + std::to_string(cp.keepalive_refreshes) + "\n";
+    if (s.obs)
+      out += observer_status_text(*s.obs);
   }
   char fill[32] = "-";
   if (s.flows_capacity)
@@ -98,6 +101,15 @@ std::string status_table(const StatusSnapshot &s) {
   for (const auto &i : s.interfaces)
     out += "  " + i.name + ": " + std::string(to_string(i.hook)) + ": " +
            (i.hook_reason.empty() ? "?" : i.hook_reason) + "\n";
+  if (!s.bridges.empty()) {
+    out += "\nBridges (their ports are attached, never the bridge):\n";
+    for (const auto &[bridge, ports] : s.bridges) {
+      std::string list;
+      for (const auto &p : ports)
+        list += (list.empty() ? "" : ", ") + p;
+      out += "  " + bridge + ": " + list + "\n";
+    }
+  }
   return out;
 }
 
@@ -136,6 +148,17 @@ std::string status_json(const StatusSnapshot &s) {
     j.end_object();
   }
   j.end_array();
+  j.key("bridges").begin_array();
+  for (const auto &[bridge, ports] : s.bridges) {
+    j.begin_object();
+    j.field("name", bridge);
+    j.key("ports").begin_array();
+    for (const auto &p : ports)
+      j.value(p);
+    j.end_array();
+    j.end_object();
+  }
+  j.end_array();
   j.key("flows").begin_object();
   j.field("offloaded", s.flows_offloaded);
   j.field("capacity", s.flows_capacity);
@@ -163,6 +186,10 @@ std::string status_json(const StatusSnapshot &s) {
     j.field("offloads_total", std::uint64_t{cp.offloads_total});
     j.field("removals_total", std::uint64_t{cp.removals_total});
     j.field("keepalive_refreshes", std::uint64_t{cp.keepalive_refreshes});
+    if (s.obs) {
+      j.key("observer");
+      observer_status_json(j, *s.obs);
+    }
     j.end_object();
   }
   j.end_object();

@@ -9,6 +9,7 @@
 
 #include "core/stats_report.h"
 #include "xdpflow/flow.h"
+#include "xdpflow/observer.h"
 
 namespace xdpflow {
 
@@ -19,7 +20,11 @@ struct StatusSnapshot {
   std::uint32_t prog_id = 0;
   std::vector<AttachedInterface> interfaces;
   std::uint64_t flows_offloaded = 0, flows_capacity = 0;
-  xf_status cp{};           // as the control plane published it (pid 0: never)
+  xf_status cp{};                   // as the control plane published it (pid 0: never)
+  std::optional<xf_obs_status> obs; // the observer's, when its map was found
+  // Bridges some attached interfaces are ports of, with those ports
+  // (core/attach_plan.h bridges_of): `attach br-lan` hooks the ports.
+  std::vector<std::pair<std::string, std::vector<std::string>>> bridges;
   std::uint64_t now_ns = 0; // CLOCK_MONOTONIC, the clock of xf_status
 };
 

@@ -16,10 +16,11 @@
 
 #include "core/error.h"
 #include "core/flow_sync.h"
+#include "core/loop_pacing.h"
 #include "kernel/bpf_flow_table.h"
 #include "kernel/ct_netlink.h"
-#include "kernel/egress_resolver.h"
 #include "kernel/fast_path.h"
+#include "kernel/relearning.h"
 #include "kernel/tc_hooks.h"
 
 namespace xdpflow {
@@ -50,8 +51,6 @@ std::uint32_t read_timeout(const char *path, std::uint32_t fallback) {
   return v ? v : fallback;
 }
 
-constexpr std::uint64_t ms = 1'000'000ull;
-
 // The conntrack event socket's buffer (the kernel doubles it): room for a
 // burst of about 200 k events (~300 bytes each) while the control plane
 // catches up. Kernel memory, taken only while events queue. An overrun costs
@@ -63,11 +62,27 @@ constexpr int default_ct_rcvbuf = 64 << 20;
 struct ControlPlane::Impl {
   Impl(const ControlPlaneConfig &config, FastPath &fast_path)
       : config(config), fast_path(fast_path), table(fast_path.flow_maps()),
+        relearning(ifindexes_of(config), redirect_targets(config),
+                   {fast_path.prog_fd(), fast_path.tc_prog_fd()}, log_line),
         listener(config.ct_rcvbuf_bytes ? config.ct_rcvbuf_bytes : default_ct_rcvbuf),
-        sync(make_sync_config(config), table, resolver, writer, log_line) {
+        sync(make_sync_config(config), table, relearning.egress(), writer, log_line) {
     status.pid = static_cast<__u32>(getpid());
     status.max_flows = fast_path.max_flows();
     status.started_ns = monotonic_ns();
+  }
+
+  static std::vector<std::uint32_t> ifindexes_of(const ControlPlaneConfig &c) {
+    std::vector<std::uint32_t> out;
+    for (const auto &i : c.interfaces)
+      out.push_back(i.ifindex);
+    return out;
+  }
+  static std::set<std::uint32_t> redirect_targets(const ControlPlaneConfig &c) {
+    std::set<std::uint32_t> out;
+    for (const auto &i : c.interfaces)
+      if (i.redirect_target)
+        out.insert(i.ifindex);
+    return out;
   }
 
   static FlowSyncConfig make_sync_config(const ControlPlaneConfig &c) {
@@ -87,6 +102,7 @@ struct ControlPlane::Impl {
     case CtParseStatus::Ok:
       status.ct_events++;
       status.last_ct_event_ns = monotonic_ns();
+      relearning.expect(r.event);
       sync.handle(r.event, status.last_ct_event_ns);
       break;
     case CtParseStatus::Malformed:
@@ -124,19 +140,16 @@ struct ControlPlane::Impl {
     malloc_trim(0);
   }
 
-  // Reads the namespace's conntrack timeouts; returns how often keepalive
-  // must look at the table: often enough to refresh an active flow well
-  // before the shortest timeout, at most every 2 s (a pass walks the whole
-  // table, so no more often than needed).
-  std::uint64_t refresh_timeouts() {
+  // Reads the namespace's conntrack timeouts (keepalive refreshes with
+  // them); returns the shortest, which paces the keepalive passes
+  // (core/loop_pacing.h).
+  std::uint32_t refresh_timeouts() {
     std::uint32_t tcp =
         read_timeout("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", 432000);
     std::uint32_t udp =
         read_timeout("/proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream", 120);
     sync.set_ct_timeouts(tcp, udp);
-    shortest_timeout_ns = std::min(tcp, udp) * 1000 * ms;
-    std::uint64_t period = std::min(tcp, udp) * 1000 * ms / 6;
-    return std::clamp<std::uint64_t>(period, 250 * ms, 2000 * ms);
+    return std::min(tcp, udp);
   }
 
   void publish() {
@@ -201,31 +214,42 @@ struct ControlPlane::Impl {
     if (on_synced)
       on_synced();
 
-    std::uint64_t next_keepalive = monotonic_ns() + 1000 * ms;
-    std::uint64_t next_retry = monotonic_ns() + 1000 * ms;
-    std::uint64_t next_idle_check = monotonic_ns() + 10'000 * ms;
+    LoopPacing pacing(monotonic_ns());
     while (!stop.load()) {
-      pollfd fds[3] = {{listener.fd(), POLLIN, 0},
-                       {resolver.fd(), POLLIN, 0},
-                       {tc_hooks ? tc_hooks->fd() : -1, POLLIN, 0}};
-      int n = poll(fds, 3, in_pass ? 0 : 100);
+      // The conntrack listener, the tc facts, then the relearning's sockets.
+      auto relearn_fds = relearning.fds();
+      std::vector<pollfd> fds{{listener.fd(), POLLIN, 0},
+                              {tc_hooks ? tc_hooks->fd() : -1, POLLIN, 0}};
+      for (int fd : relearn_fds)
+        fds.push_back({fd, POLLIN, 0});
+      std::size_t relearn_end = fds.size();
+      for (const auto &w : watches)
+        fds.push_back({w.first, POLLIN, 0});
+      int n = poll(fds.data(), fds.size(), pacing.poll_timeout_ms());
       if (n < 0 && errno != EINTR)
         throw SysError(errno, "waiting for netlink events");
       std::uint64_t now = monotonic_ns();
       // The data path stamps hits with this (flow.h last_seen_ns): at most
       // one poll timeout (100 ms) old.
       fast_path.publish_clock(now);
+      for (std::size_t i = relearn_end; i < fds.size(); i++)
+        if (fds[i].revents & POLLIN)
+          watches[i - relearn_end].second();
 
-      if (fds[1].revents & POLLIN) {
-        if (resolver.process_events()) {
-          report_removed_interfaces();
-          sync.reresolve_all(now);
-        }
+      // Changes first: an observation queued behind a route change is the
+      // old decision's and is forgotten with it.
+      bool changed = false;
+      for (std::size_t i = 2; i < relearn_end; i++)
+        changed |= (fds[i].revents & POLLIN) != 0;
+      if (changed) {
+        report_removed_interfaces();
+        relearning.process(sync, now);
       }
       // A qdisc or ingress filter changed: entries whose hook differs now
-      // are rewritten (the walk skips those still right).
-      if ((fds[2].revents & POLLIN) && tc_hooks->refresh())
-        sync.reresolve_all(now);
+      // are rewritten (the walk skips those still right), counted as a
+      // "qdisc" change in status.
+      if ((fds[1].revents & POLLIN) && tc_hooks->refresh())
+        relearning.qdisc_changed(sync, now);
       if (fds[0].revents & POLLIN) {
         auto res = listener.read([this](const CtParseResult &r) { on_ct_message(r); });
         if (res == CtListener::ReadResult::Overrun)
@@ -234,50 +258,42 @@ struct ControlPlane::Impl {
       now = monotonic_ns();
       // Keepalive walks the table a chunk per iteration, so events and
       // route changes are served in between even on a huge table.
-      if (!in_pass && now >= next_keepalive) {
-        pass_period = refresh_timeouts();
-        pass_started = now;
-        pass_busy_ns = 0;
+      if (pacing.pass_due(now)) {
+        pacing.begin_pass(now, refresh_timeouts());
         // A hit from here on is stamped no earlier than the pass start.
         fast_path.publish_clock(now);
         sync.keepalive_begin(now);
         cursor = FlowTable::Cursor{};
-        in_pass = true;
       }
-      if (in_pass) {
+      if (pacing.in_pass()) {
         std::uint64_t t0 = monotonic_ns();
-        bool more = table.for_each_chunk(
-            cursor, keepalive_chunk,
-            [this](const xf_flow_key &k, const xf_flow_value &v) { sync.keepalive_visit(k, v); });
-        if (!more)
-          sync.keepalive_finish();
-        pass_busy_ns += monotonic_ns() - t0;
+        std::uint64_t pass_started = pacing.pass_started();
+        bool more = table.for_each_chunk(cursor, pacing.chunk_entries(),
+                                         [&](const xf_flow_key &k, const xf_flow_value &v) {
+                                           sync.keepalive_visit(k, v);
+                                           relearning.visit(k, v, pass_started);
+                                         });
         if (!more) {
-          in_pass = false;
-          // Passes take at most about a tenth of the time, and are never so
-          // sparse that an active flow's conntrack entry could expire.
-          next_keepalive = pass_started + std::min(std::max(pass_period, 10 * pass_busy_ns),
-                                                   shortest_timeout_ns / 3);
+          sync.keepalive_finish();
+          relearning.pass_finished(monotonic_ns());
         }
+        pacing.chunk_walked(monotonic_ns() - t0, more);
       }
       // Flows waiting for a neighbour: retried on neighbour events above,
       // and once a second in case resolution completed without one.
-      if (now >= next_retry) {
+      if (pacing.retry_now(now)) {
         sync.retry_pending(now);
-        next_retry = now + 1000 * ms;
+        relearning.publish(sync);
       }
       // Flows that left the table idle come back only through what conntrack
       // tells: established TCP/UDP streams send no event when their packets
       // (on the kernel path now) push the timeout back, so look at a dump
       // (for the idle ones only: no table access for the others).
-      if (now >= next_idle_check) {
-        if (sync.stats().flows_idle)
-          dump([this](const CtParseResult &r) {
-            if (r.status == CtParseStatus::Ok)
-              sync.recheck_idle(r.event, monotonic_ns());
-          });
-        next_idle_check = now + 10'000 * ms;
-      }
+      if (pacing.idle_check_now(now) && sync.stats().flows_idle)
+        dump([this](const CtParseResult &r) {
+          if (r.status == CtParseStatus::Ok)
+            sync.recheck_idle(r.event, monotonic_ns());
+        });
       writer.flush();
       publish();
     }
@@ -285,23 +301,40 @@ struct ControlPlane::Impl {
              " connections offloaded");
   }
 
+  void add_interface(const ControlPlaneConfig::Interface &i) {
+    relearning.add_interface(i.ifindex, i.redirect_target);
+    config.interfaces.push_back(i);
+    removed_ifindexes.erase(i.ifindex); // an ifindex the kernel gave again
+    sync.set_redirect_target(i.ifindex, i.redirect_target);
+    sync.retry_pending(monotonic_ns());
+  }
+
+  void remove_interface(std::uint32_t ifindex) {
+    relearning.remove_interface(ifindex);
+    sync.set_redirect_target(ifindex, false);
+    config.interfaces.erase(std::remove_if(config.interfaces.begin(), config.interfaces.end(),
+                                           [&](const ControlPlaneConfig::Interface &i) {
+                                             return i.ifindex == ifindex;
+                                           }),
+                            config.interfaces.end());
+    // Placed anew: a connection through it is no longer allowed there.
+    sync.reresolve_all(monotonic_ns());
+  }
+
   ControlPlaneConfig config;
+  std::vector<std::pair<int, std::function<void()>>> watches;
   FastPath &fast_path;
   TcHooks *tc_hooks = nullptr;
   std::set<std::uint32_t> removed_ifindexes; // attached interfaces deleted meanwhile
   BpfFlowTable table;
-  EgressResolver resolver;
   NetlinkConntrackWriter writer;
+  Relearning relearning;
   CtListener listener;
   FlowSync sync;
   xf_status status{};
   long drops_seen = 0;
-  std::uint64_t shortest_timeout_ns = 0;
-  // Keepalive pass in progress.
-  static constexpr std::size_t keepalive_chunk = 8192;
-  bool in_pass = false;
+  // The keepalive pass's position in the table (core/loop_pacing.h paces it).
   FlowTable::Cursor cursor;
-  std::uint64_t pass_started = 0, pass_period = 0, pass_busy_ns = 0;
 };
 
 ControlPlane::ControlPlane(const ControlPlaneConfig &config, FastPath &fast_path)
@@ -314,6 +347,18 @@ ControlPlane::~ControlPlane() {
 void ControlPlane::follow_tc(TcHooks &hooks) {
   impl_->tc_hooks = &hooks;
   impl_->sync.set_direction_policy(&hooks);
+}
+
+void ControlPlane::add_interface(const ControlPlaneConfig::Interface &i) {
+  impl_->add_interface(i);
+}
+
+void ControlPlane::remove_interface(std::uint32_t ifindex) {
+  impl_->remove_interface(ifindex);
+}
+
+void ControlPlane::watch(int fd, std::function<void()> on_readable) {
+  impl_->watches.emplace_back(fd, std::move(on_readable));
 }
 
 void ControlPlane::run(const std::atomic<bool> &stop, const std::function<void()> &on_synced) {

@@ -1,7 +1,9 @@
 // The control plane's entry point, as `xdpflow attach` runs it: follows
-// conntrack, decides what to offload (core/flow_sync.h), resolves egress over
-// rtnetlink, keeps offloaded conntrack entries alive, and publishes its state
-// in the xf_status map. DESIGN.md "Control plane".
+// conntrack, decides what to offload (core/flow_sync.h), learns each
+// direction's egress from the kernel's own packets and drops entries when
+// the kernel's decision may change (kernel/relearning.h), keeps offloaded
+// conntrack entries alive, and publishes its state in the xf_status map.
+// docs/architecture.md.
 #pragma once
 
 #include <atomic>
@@ -41,6 +43,16 @@ public:
   // tc changes (qdiscs, ifb redirects) through it while running: entries
   // whose decision changed are rewritten within one poll. Before run().
   void follow_tc(TcHooks &hooks);
+
+  // An interface attached while running (a port joining a followed bridge):
+  // observed, a redirect target, the waiting connections retried. Throws
+  // SysError.
+  void add_interface(const ControlPlaneConfig::Interface &i);
+  // One detached while running: the entries through it leave the table.
+  void remove_interface(std::uint32_t ifindex);
+  // run() polls fd beside its own and calls on_readable when it is readable
+  // (before the changes and events of that round). Before run().
+  void watch(int fd, std::function<void()> on_readable);
 
   // Dumps conntrack, offloads what qualifies, calls on_synced once, then
   // follows conntrack events, route/neighbour/link changes and keepalive until

@@ -4,11 +4,13 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <net/if.h>
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <vector>
 
 #include "core/error.h"
@@ -132,7 +134,7 @@ void FastPath::remove_interface(std::uint32_t ifindex) {
 }
 
 void FastPath::add_egress(std::uint32_t ifindex) {
-  add_interface(ifindex, interface_mac(ifindex));
+  add_interface(ifindex, routed_mac(ifindex));
 }
 
 std::array<xf_counters, XF_HOOK_COUNT> read_hook_counters(int counters_fd) {
@@ -164,6 +166,26 @@ MacAddress interface_mac(std::uint32_t ifindex) {
   MacAddress mac{};
   std::memcpy(mac.data(), req.ifr_hwaddr.sa_data, mac.size());
   return mac;
+}
+
+MacAddress routed_mac(std::uint32_t ifindex) {
+  char name[IF_NAMESIZE] = {};
+  if (!if_indextoname(ifindex, name))
+    throw SysError(errno, "looking up the name of ifindex " + std::to_string(ifindex));
+  // A bridge port has brport/bridge, a link to its bridge's directory. sysfs
+  // shows the namespace it was mounted in: the caller's, under systemd as
+  // under `ip netns exec` (which mounts it anew).
+  char target[PATH_MAX] = {};
+  std::string link = std::string("/sys/class/net/") + name + "/brport/bridge";
+  ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
+  if (n <= 0)
+    return interface_mac(ifindex);
+  std::string bridge = std::string(target, static_cast<std::size_t>(n));
+  bridge = bridge.substr(bridge.find_last_of('/') + 1);
+  unsigned bridge_index = if_nametoindex(bridge.c_str());
+  if (bridge_index == 0)
+    throw SysError(errno, "looking up the bridge " + bridge + " of " + name);
+  return interface_mac(bridge_index);
 }
 
 } // namespace xdpflow

@@ -64,4 +64,10 @@ std::array<xf_counters, XF_HOOK_COUNT> read_hook_counters(int counters_fd);
 // The MAC of a device in the caller's network namespace; throws SysError.
 MacAddress interface_mac(std::uint32_t ifindex);
 
+// The destination MAC of the frames arriving on ifindex that the kernel
+// routes: the device's own, or for a bridge port its bridge's (hosts on the
+// LAN resolve the gateway to br-lan's address; frames for it arrive on the
+// ports). The data path's destination-MAC check compares with this.
+MacAddress routed_mac(std::uint32_t ifindex);
+
 } // namespace xdpflow

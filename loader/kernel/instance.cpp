@@ -1,6 +1,7 @@
 #include "kernel/instance.h"
 
 #include "kernel/fast_path.h"
+#include "kernel/link_watch.h"
 
 #include <algorithm>
 #include <bpf/bpf.h>
@@ -13,6 +14,7 @@
 #include <net/if.h>
 
 #include "core/error.h"
+#include "core/observed_egress.h"
 #include "kernel/bpf_flow_table.h"
 #include "kernel/fast_path.h"
 #include "kernel/netdev_features.h"
@@ -187,6 +189,10 @@ std::uint32_t RunningInstance::open_maps(std::uint32_t prog_id) {
     } else if (name == "xf_status") {
       status_ = std::move(map);
       status_id = minfo.id;
+    } else if (name == "xf_obs_status") {
+      obs_status_ = std::move(map);
+    } else if (name == "xf_obs_pending") {
+      obs_pending_ = std::move(map);
     }
   }
   // The devmap is the XDP program's: the TC program redirects by ifindex.
@@ -215,8 +221,12 @@ RunningInstance RunningInstance::find() {
     if (it == instances.end()) {
       instances.emplace_back(status_id, std::move(probe));
       it = std::prev(instances.end());
-    } else if (!it->second.devmap_ && probe.devmap_) {
-      it->second.devmap_ = std::move(probe.devmap_);
+    } else {
+      // Maps bound to only one of the two programs.
+      for (auto member : {&RunningInstance::devmap_, &RunningInstance::obs_status_,
+                          &RunningInstance::obs_pending_})
+        if (!(it->second.*member) && (probe.*member))
+          it->second.*member = std::move(probe.*member);
     }
     RunningInstance &inst = it->second;
     if (!att.xdp.empty() || !inst.prog_id_)
@@ -282,6 +292,34 @@ xf_status RunningInstance::control_plane_status() const {
   return s;
 }
 
+std::optional<xf_obs_status> RunningInstance::observer_status() const {
+  if (!obs_status_)
+    return std::nullopt;
+  xf_obs_status s{};
+  __u32 zero = 0;
+  if (bpf_map_lookup_elem(obs_status_.get(), &zero, &s))
+    throw SysError(errno, "reading the xf_obs_status map");
+  return s;
+}
+
+std::vector<PendingConnection> RunningInstance::pending() const {
+  std::vector<PendingConnection> out;
+  if (!obs_pending_)
+    return out;
+  xf_obs_key key{}, next{};
+  const void *prev = nullptr;
+  while (!bpf_map_get_next_key(obs_pending_.get(), prev, &next)) {
+    PendingConnection c;
+    if (!bpf_map_lookup_elem(obs_pending_.get(), &next, &c.info)) {
+      c.orig = tuple_of(next);
+      out.push_back(c);
+    }
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
 std::vector<FlowEntry> RunningInstance::flow_entries() const {
   std::vector<FlowEntry> out;
   BpfFlowTable(FlowMaps{flows4_.get(), flows6_.get()})
@@ -314,6 +352,11 @@ StatusSnapshot RunningInstance::status() const {
   s.flows_offloaded = st.flows_offloaded;
   s.flows_capacity = st.flows_capacity;
   s.cp = control_plane_status();
+  s.obs = observer_status();
+  std::vector<std::uint32_t> ifindexes;
+  for (const auto &i : interfaces_)
+    ifindexes.push_back(i.ifindex);
+  s.bridges = bridges_of(ifindexes, read_link_table());
   s.now_ns = monotonic_ns(CLOCK_MONOTONIC);
   return s;
 }

@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "core/flow_report.h"
+#include "core/observer_report.h"
 #include "core/stats_report.h"
 #include "core/status_report.h"
+#include "kernel/flow_maps.h"
 #include "kernel/unique_fd.h"
 
 namespace xdpflow {
@@ -62,7 +64,14 @@ public:
   StatsSnapshot stats() const;
   StatusSnapshot status() const;
   std::vector<FlowEntry> flow_entries() const;
+  // The flow table's maps, to look entries up one by one (valid while this
+  // object lives).
+  FlowMaps flow_maps() const { return FlowMaps{flows4_.get(), flows6_.get()}; }
   xf_status control_plane_status() const;
+  // The observer's counters and waiting connections (nullopt / empty when
+  // the instance has no observer maps).
+  std::optional<xf_obs_status> observer_status() const;
+  std::vector<PendingConnection> pending() const;
 
   // Which hook runs on an interface's ingress: (xdp, tc).
   std::pair<bool, bool> ingress_hooks(std::uint32_t ifindex) const;
@@ -73,7 +82,8 @@ private:
   std::uint32_t prog_id_ = 0;
   std::vector<AttachedInterface> interfaces_;
   UniqueFd flows4_, flows6_, counters_, devmap_, status_;
-  std::uint64_t capacity_ = 0; // connections
+  UniqueFd obs_status_, obs_pending_; // bound to the program by the observer
+  std::uint64_t capacity_ = 0;        // connections
 };
 
 } // namespace xdpflow

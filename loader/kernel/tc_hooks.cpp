@@ -20,20 +20,29 @@ TcHooks::TcHooks(int tc_prog_fd, std::vector<Interface> interfaces,
                  std::vector<std::string> neutral, Logger log)
     : prog_fd_(tc_prog_fd), neutral_(std::move(neutral)), log_(std::move(log)) {
   states_.reserve(interfaces.size());
-  for (auto &i : interfaces) {
-    State s;
-    s.ifindex = i.ifindex;
-    s.hooked.name = i.name;
-    s.hooked.hook = i.hook;
-    s.hooked.receives_xdp_redirect = i.receives_xdp_redirect;
-    states_.push_back(std::move(s));
-  }
-  for (auto &s : states_) {
-    TcFacts facts = read_tc_facts(s.ifindex);
-    if (!shaping_qdisc(facts, neutral_).empty() || !facts.ingress_ifb.empty())
-      log_(s.hooked.name + ": " + describe(facts, neutral_));
-    apply(s, std::move(facts));
-  }
+  for (const auto &i : interfaces)
+    add(i);
+}
+
+void TcHooks::add(const Interface &i) {
+  State s;
+  s.ifindex = i.ifindex;
+  s.hooked.name = i.name;
+  s.hooked.hook = i.hook;
+  s.hooked.receives_xdp_redirect = i.receives_xdp_redirect;
+  TcFacts facts = read_tc_facts(s.ifindex);
+  if (!shaping_qdisc(facts, neutral_).empty() || !facts.ingress_ifb.empty())
+    log_(s.hooked.name + ": " + describe(facts, neutral_));
+  apply(s, std::move(facts));
+  states_.push_back(std::move(s));
+}
+
+void TcHooks::remove(std::uint32_t ifindex) {
+  for (auto it = states_.begin(); it != states_.end(); ++it)
+    if (it->ifindex == ifindex) {
+      states_.erase(it);
+      return;
+    }
 }
 
 // Facts first, then the ingress program follows them: detached before an

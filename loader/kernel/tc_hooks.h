@@ -50,6 +50,11 @@ public:
   // changed (the caller re-places every connection: decisions may differ).
   bool refresh();
 
+  // An interface attached or detached while running (a bridge port that came
+  // or left). add throws as the constructor does.
+  void add(const Interface &i);
+  void remove(std::uint32_t ifindex);
+
   DirectionDecision decide(std::uint32_t in_ifindex, std::uint32_t out_ifindex) override;
 
   // The ingress link of an interface ("tcx"/"clsact"), or nullptr when none.

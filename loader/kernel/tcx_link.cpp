@@ -18,6 +18,8 @@ namespace {
 // 6.1 UAPI headers Debian 12 ships end before them.
 constexpr std::uint32_t kBpfTcxIngress = 46;
 constexpr std::uint32_t kBpfTcxEgress = 47;
+// BPF_F_BEFORE (bpf_mprog, 6.6): with no relative program, the chain's head.
+constexpr std::uint32_t kBpfFBefore = 1u << 3;
 
 std::string where(std::uint32_t ifindex, TcDirection dir) {
   return std::string("tc ") + to_string(dir) + " of ifindex " + std::to_string(ifindex);
@@ -26,14 +28,15 @@ std::string where(std::uint32_t ifindex, TcDirection dir) {
 // BPF_LINK_CREATE for a tcx attach type. link_create's layout up to `flags`
 // (prog_fd, target_ifindex, attach_type, flags) is the same in the 6.1
 // header; the tcx member that follows (relative_fd/id, expected_revision)
-// stays zero: no anchor, appended at the end of the chain, no revision check.
-int tcx_link_create(int prog_fd, std::uint32_t ifindex, TcDirection dir) {
+// stays zero: no anchor (appended at the end, or the head with BPF_F_BEFORE),
+// no revision check.
+int tcx_link_create(int prog_fd, std::uint32_t ifindex, TcDirection dir, TcOrder order) {
   union bpf_attr attr;
   std::memset(&attr, 0, sizeof(attr));
   attr.link_create.prog_fd = static_cast<std::uint32_t>(prog_fd);
   attr.link_create.target_ifindex = ifindex;
   attr.link_create.attach_type = dir == TcDirection::Ingress ? kBpfTcxIngress : kBpfTcxEgress;
-  attr.link_create.flags = 0;
+  attr.link_create.flags = order == TcOrder::First ? kBpfFBefore : 0;
   return static_cast<int>(syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr)));
 }
 
@@ -56,9 +59,10 @@ bool tc_force_clsact() {
   return v && std::strcmp(v, "1") == 0;
 }
 
-TcLink::TcLink(int prog_fd, std::uint32_t ifindex, TcDirection dir) : ifindex_(ifindex), dir_(dir) {
+TcLink::TcLink(int prog_fd, std::uint32_t ifindex, TcDirection dir, TcOrder order)
+    : ifindex_(ifindex), dir_(dir) {
   if (!tc_force_clsact()) {
-    int fd = tcx_link_create(prog_fd, ifindex, dir);
+    int fd = tcx_link_create(prog_fd, ifindex, dir, order);
     if (fd >= 0) {
       link_fd_ = UniqueFd(fd);
       kind_ = TcLinkKind::Tcx;
@@ -70,10 +74,10 @@ TcLink::TcLink(int prog_fd, std::uint32_t ifindex, TcDirection dir) : ifindex_(i
     if (err != EINVAL && err != EOPNOTSUPP)
       throw SysError(err, "attaching a tcx link (BPF_LINK_CREATE) to the " + where(ifindex, dir));
   }
-  attach_clsact(prog_fd);
+  attach_clsact(prog_fd, order);
 }
 
-void TcLink::attach_clsact(int prog_fd) {
+void TcLink::attach_clsact(int prog_fd, TcOrder order) {
   kind_ = TcLinkKind::Clsact;
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex_),
               .attach_point = tc_point(dir_));
@@ -83,8 +87,12 @@ void TcLink::attach_clsact(int prog_fd) {
   if (rc < 0 && rc != -EEXIST)
     throw SysError(-rc, "creating the clsact qdisc for the " + where(ifindex_, dir_) +
                             " (tcx unavailable or XDPFLOW_FORCE_CLSACT=1)");
-  // handle and priority 0: the kernel picks free ones, so existing filters
-  // stay as they are; libbpf reads back what it picked.
+  // Handle and priority 0: the kernel picks free ones, so existing filters
+  // stay as they are; libbpf reads back what it picked. The kernel's pick
+  // puts a new filter ahead of those there, so First holds when the program
+  // that must run first is attached last (the observer is attached after the
+  // fast path on each interface).
+  (void)order;
   LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd);
   rc = bpf_tc_attach(&hook, &opts);
   if (rc < 0)

@@ -23,6 +23,10 @@ namespace xdpflow {
 
 enum class TcDirection { Ingress, Egress };
 enum class TcLinkKind { Tcx, Clsact };
+// Where in the hook's chain: appended (Last), or ahead of what is there and
+// of what is attached later without First (a program that must see every
+// packet before another may redirect it or end the chain).
+enum class TcOrder { Last, First };
 
 const char *to_string(TcDirection dir);
 const char *to_string(TcLinkKind kind);
@@ -32,7 +36,7 @@ public:
   // Attaches prog_fd (a BPF_PROG_TYPE_SCHED_CLS program) to ifindex's tc
   // `dir`, through tcx when the kernel has it, else through a clsact filter.
   // Throws SysError (errno + the attempt) when neither works.
-  TcLink(int prog_fd, std::uint32_t ifindex, TcDirection dir);
+  TcLink(int prog_fd, std::uint32_t ifindex, TcDirection dir, TcOrder order = TcOrder::Last);
   ~TcLink();
   TcLink(TcLink &&other) noexcept;
   TcLink &operator=(TcLink &&other) noexcept;
@@ -49,7 +53,7 @@ public:
   void release();
 
 private:
-  void attach_clsact(int prog_fd);
+  void attach_clsact(int prog_fd, TcOrder order);
 
   std::uint32_t ifindex_ = 0;
   TcDirection dir_ = TcDirection::Ingress;

@@ -7,13 +7,16 @@
 #include <atomic>
 #include <bpf/bpf.h>
 #include <chrono>
+#include <functional>
 #include <linux/if_link.h>
+#include <map>
 #include <memory>
 #include <set>
 #include <thread>
 
 #include "common/root.h"
 #include "controlplane/ct_inject.h"
+#include "controlplane/ct_traffic.h"
 #include "controlplane/netns_util.h"
 #include "kernel/bpf_flow_table.h"
 #include "kernel/control_plane.h"
@@ -110,6 +113,56 @@ protected:
     for (int fd : links)
       close(fd);
     links.clear();
+    if (traffic_) {
+      traffic_.reset();
+      for (const auto &ns : {ns_client, ns_server})
+        sh("ip netns exec " + ns + " nft delete table inet xfcp_synthetic 2>/dev/null || true");
+    }
+  }
+
+  // The packets of injected connections (ct_traffic.h), sent from the
+  // client's and the server's interfaces through the gateway. The synthetic
+  // connections' server ports are 10000 and up (testing::synthetic_flow);
+  // the ends drop what arrives for them before their stacks answer it, as
+  // hosts whose sockets are gone and that stay silent would: a TCP RST or an
+  // ICMP error would end or disturb the conntrack entry under test.
+  testing::ConnectionTraffic &traffic() {
+    if (!traffic_) {
+      sh("ip netns exec " + ns_server +
+         " nft add table inet xfcp_synthetic '{ chain pre { type filter hook prerouting priority "
+         "raw; meta l4proto { tcp, udp } th dport 10000-10999 drop; }; }'");
+      sh("ip netns exec " + ns_client +
+         " nft add table inet xfcp_synthetic '{ chain pre { type filter hook prerouting priority "
+         "raw; meta l4proto { tcp, udp } th sport 10000-10999 drop; }; }'");
+      auto open = [](const std::string &ns) {
+        return in_netns(ns, [] { return std::make_unique<testing::FrameSender>("eth0"); });
+      };
+      traffic_ = std::make_unique<testing::ConnectionTraffic>(
+          testing::ConnectionEnd{open(ns_client), client_mac, lan_mac},
+          testing::ConnectionEnd{open(ns_server), server_mac, wan_mac});
+    }
+    return *traffic_;
+  }
+
+  // What live connections do: each sends again (a packet per direction)
+  // every 200 ms while `waiting` says it is not where the test expects it
+  // yet, until done() or the timeout. The kernel forwards those packets and
+  // the observer learns them (a connection found in conntrack is offloaded
+  // from its next packets).
+  bool send_until(const std::vector<testing::InjectedFlow> &flows,
+                  const std::function<bool(const testing::InjectedFlow &)> &waiting,
+                  const std::function<bool()> &done, double seconds) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    auto &t = traffic();
+    while (std::chrono::steady_clock::now() < end) {
+      for (const auto &f : flows)
+        if (waiting(f))
+          t.send(f);
+      t.flush();
+      if (wait_until(done, 0.2))
+        return true;
+    }
+    return done();
   }
 
   void start_control_plane(ControlPlaneConfig config = {}, std::uint32_t max_flows = 16384) {
@@ -298,6 +351,7 @@ protected:
   std::thread cp_thread;
   std::atomic<bool> stop{false}, synced{false};
   std::string cp_error;
+  std::unique_ptr<testing::ConnectionTraffic> traffic_;
 };
 
 TEST_F(ControlPlaneTest, TcpIpv4MasqueradedBothDirectionsAndCleanClose) {
@@ -412,10 +466,17 @@ TEST_F(ControlPlaneTest, NeighbourMacChangeUpdatesEntries) {
   auto conn = tcp_connect(client4, server4, 5005);
   ASSERT_TRUE(wait_until([&] { return entry(lan, conn.orig).has_value(); }, 5));
   std::string real = mac_string(server_mac.data());
+  // A change drops the entries; the kernel's next packets re-teach them
+  // (the egress observer), so the connection keeps sending meanwhile.
+  auto poke = [&] {
+    write_all(conn.client.fd, "x", 1);
+    write_all(conn.server.fd, "y", 1);
+  };
   sh("ip neigh replace " + server4.to_string() +
      " lladdr 02:00:00:00:0c:99 dev wan0 nud permanent");
   bool moved = wait_until(
       [&] {
+        poke();
         auto o = entry(lan, conn.orig);
         return o && mac_string(o->action.dst_mac) == "02:00:00:00:0c:99";
       },
@@ -424,8 +485,10 @@ TEST_F(ControlPlaneTest, NeighbourMacChangeUpdatesEntries) {
   EXPECT_TRUE(moved) << "entry still points at the old MAC";
   EXPECT_TRUE(wait_until(
       [&] {
+        poke();
         auto o = entry(lan, conn.orig);
-        return o && mac_string(o->action.dst_mac) == real;
+        return o && mac_string(o->action.dst_mac) == real &&
+               reply_entry(server4, 5005, IPPROTO_TCP);
       },
       5));
   // The other direction did not move.
@@ -439,9 +502,15 @@ TEST_F(ControlPlaneTest, RouteMtuChangeUpdatesEntries) {
   auto conn = tcp_connect(client4, server4, 5010);
   ASSERT_TRUE(wait_until([&] { return entry(lan, conn.orig).has_value(); }, 5));
   EXPECT_EQ(entry(lan, conn.orig)->action.mtu, 1500);
+  // A change drops the entries; the kernel's next packets re-teach them.
+  auto poke = [&] {
+    write_all(conn.client.fd, "x", 1);
+    write_all(conn.server.fd, "y", 1);
+  };
   sh("ip route add " + server4.to_string() + "/32 dev wan0 mtu 1400");
   bool updated = wait_until(
       [&] {
+        poke();
         auto o = entry(lan, conn.orig);
         return o && o->action.mtu == 1400;
       },
@@ -450,6 +519,7 @@ TEST_F(ControlPlaneTest, RouteMtuChangeUpdatesEntries) {
   EXPECT_TRUE(updated) << "route MTU not applied";
   EXPECT_TRUE(wait_until(
       [&] {
+        poke();
         auto o = entry(lan, conn.orig);
         return o && o->action.mtu == 1500;
       },
@@ -461,15 +531,17 @@ TEST_F(ControlPlaneTest, OverrunAndResyncEndWithTheOffloadableConntrackSet) {
   config.ct_rcvbuf_bytes = 4096; // a burst must overrun it
   start_control_plane(config);
   testing::CtInjector inject;
+  std::map<FlowTuple, testing::InjectedFlow> live;
   std::set<FlowTuple> expected;
   auto flow = [&](std::uint32_t i, bool assured) {
     return testing::synthetic_flow(client4, server4, wan4, i, i % 2 ? IPPROTO_UDP : IPPROTO_TCP,
                                    assured);
   };
-  // Burst 1: 3000 offloadable, 500 not (unassured).
+  // Burst 1: 3000 offloadable, 500 not (no reply seen: never assured).
   for (std::uint32_t i = 0; i < 3500; i++) {
     auto f = flow(i, i < 3000);
     inject.create(f);
+    live[f.orig] = f;
     if (f.assured)
       expected.insert(f.orig);
   }
@@ -478,11 +550,13 @@ TEST_F(ControlPlaneTest, OverrunAndResyncEndWithTheOffloadableConntrackSet) {
   for (std::uint32_t i = 0; i < 1000; i++) {
     auto f = flow(i, true);
     inject.remove(f);
+    live.erase(f.orig);
     expected.erase(f.orig);
   }
   for (std::uint32_t i = 5000; i < 6000; i++) {
     auto f = flow(i, true);
     inject.create(f);
+    live[f.orig] = f;
     expected.insert(f.orig);
   }
   ASSERT_EQ(inject.flush(), 0u) << strerror(inject.first_error());
@@ -497,12 +571,18 @@ TEST_F(ControlPlaneTest, OverrunAndResyncEndWithTheOffloadableConntrackSet) {
     });
     return std::make_pair(got, entries);
   };
-  bool converged = wait_until(
+  // The live connections send (the unassured ones too, their original
+  // direction only); the deleted ones are gone and send nothing.
+  std::vector<testing::InjectedFlow> senders;
+  for (const auto &[orig, f] : live)
+    senders.push_back(f);
+  bool converged = send_until(
+      senders, [&](const testing::InjectedFlow &f) { return !entry(lan, f.orig).has_value(); },
       [&] {
         auto [got, entries] = map_set();
         return got == expected && entries == 2 * expected.size();
       },
-      20);
+      30);
   auto [got, entries] = map_set();
   std::string missing, extra;
   for (const auto &t : expected)
@@ -525,10 +605,16 @@ TEST_F(ControlPlaneTest, OverrunAndResyncEndWithTheOffloadableConntrackSet) {
 TEST_F(ControlPlaneTest, FullTableKeepsNewFlowsOnTheKernelPathAndCountsThem) {
   start_control_plane({}, /*max_flows=*/2); // 4 map entries
   testing::CtInjector inject;
-  for (std::uint32_t i = 0; i < 5; i++)
-    inject.create(testing::synthetic_flow(client4, server4, wan4, 20000 + i));
+  std::vector<testing::InjectedFlow> flows;
+  for (std::uint32_t i = 0; i < 5; i++) {
+    flows.push_back(testing::synthetic_flow(client4, server4, wan4, 20000 + i));
+    inject.create(flows.back());
+  }
   ASSERT_EQ(inject.flush(), 0u) << strerror(inject.first_error());
-  EXPECT_TRUE(wait_until([&] { return status().rejected_full == 3; }, 5))
+  auto waiting = [&](const testing::InjectedFlow &f) { return !entry(lan, f.orig).has_value(); };
+  // All five send; two fit.
+  EXPECT_TRUE(send_until(
+      flows, waiting, [&] { return status().rejected_full == 3; }, 10))
       << "rejected_full " << status().rejected_full;
   EXPECT_EQ(table_size(), 4u);
   EXPECT_EQ(status().flows_offloaded, 2u);
@@ -539,13 +625,16 @@ TEST_F(ControlPlaneTest, FullTableKeepsNewFlowsOnTheKernelPathAndCountsThem) {
     if (v.action.direction == XF_DIR_ORIGINAL)
       before.insert(tuple_of(k));
   });
-  for (std::uint32_t i = 0; i < 5; i++) {
-    auto f = testing::synthetic_flow(client4, server4, wan4, 20000 + i);
+  std::vector<testing::InjectedFlow> refused;
+  for (const auto &f : flows) {
     if (before.count(f.orig))
       inject.remove(f);
+    else
+      refused.push_back(f);
   }
   ASSERT_EQ(inject.flush(), 0u);
-  EXPECT_TRUE(wait_until(
+  EXPECT_TRUE(send_until(
+      refused, waiting,
       [&] {
         std::size_t fresh = 0;
         table->for_each([&](const xf_flow_key &k, const xf_flow_value &v) {
@@ -554,7 +643,7 @@ TEST_F(ControlPlaneTest, FullTableKeepsNewFlowsOnTheKernelPathAndCountsThem) {
         });
         return fresh == 2;
       },
-      5))
+      10))
       << "refused flows did not get in once there was room";
   EXPECT_EQ(status().rejected_full, 3u);
 }
@@ -608,12 +697,23 @@ TEST_F(ControlPlaneTest, IdleFlowLeavesAndComesBackWithTraffic) {
   // Idle for a while more, then traffic again (through the kernel now):
   // conntrack pushes the timeout back and the control plane notices.
   std::this_thread::sleep_for(3s);
+  // The traffic goes on: the control plane notices the connection is back
+  // (from conntrack's dump), then learns where its packets go from the next
+  // ones the kernel forwards (the egress observer), as for any connection
+  // it finds established.
   char buf[64];
-  write_all(conn.client.fd, "again", 5);
-  ASSERT_EQ(::read(conn.server.fd, buf, sizeof(buf)), 5);
-  write_all(conn.server.fd, "reply", 5);
-  ASSERT_EQ(::read(conn.client.fd, buf, sizeof(buf)), 5);
-  EXPECT_TRUE(wait_until([&] { return entry(lan, conn.orig).has_value(); }, 15))
+  auto exchange = [&] {
+    write_all(conn.client.fd, "again", 5);
+    EXPECT_EQ(::read(conn.server.fd, buf, sizeof(buf)), 5);
+    write_all(conn.server.fd, "reply", 5);
+    EXPECT_EQ(::read(conn.client.fd, buf, sizeof(buf)), 5);
+  };
+  EXPECT_TRUE(wait_until(
+      [&] {
+        exchange();
+        return entry(lan, conn.orig).has_value();
+      },
+      15))
       << "the flow was not offloaded again";
 }
 

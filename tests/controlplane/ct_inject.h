@@ -1,7 +1,12 @@
 // Creates and deletes conntrack entries over netlink in bulk (what
-// `conntrack -I/-D` does, without a process per entry), for the overrun test
-// and the offload-rate tool. Entries look like a masqueraded TCP connection
-// or UDP stream: client:port -> server:dport, reply server:dport -> wan:port.
+// `conntrack -I/-D` does, without a process per entry), for the control-plane
+// tests, the offload-rate tool and the benchmark. Entries look like a
+// masqueraded TCP connection or UDP stream: client:port -> server:dport,
+// reply server:dport -> wan:port. The source NAT is real (CTA_NAT_SRC, as
+// `conntrack -I --src-nat` sends it): the kernel rewrites the connection's
+// later packets by the entry, so packets sent for it (ct_traffic.h) cross the
+// gateway exactly as a masqueraded connection's do, and the egress observer
+// learns them.
 #pragma once
 
 #include <arpa/inet.h>
@@ -22,6 +27,9 @@ namespace xdpflow::testing {
 
 struct InjectedFlow {
   FlowTuple orig, reply;
+  // true: an established connection (ASSURED, replies seen). false: one
+  // that saw no reply yet (neither flag): conntrack does not assure it while
+  // only its original direction sends, so it stays off the fast path.
   bool assured = true;
 };
 
@@ -36,10 +44,17 @@ public:
   void create(const InjectedFlow &f, std::uint32_t timeout_sec = 600) {
     nlmsghdr *nlh = begin(IPCTNL_MSG_CT_NEW, NLM_F_CREATE | NLM_F_EXCL, f.orig);
     put_ct_tuple(nlh, CTA_TUPLE_ORIG, f.orig);
-    put_ct_tuple(nlh, CTA_TUPLE_REPLY, f.reply);
+    // The reply tuple as if nothing were translated, and the translation
+    // as a NAT binding: the kernel derives the translated reply tuple from
+    // it and marks the entry SRC_NAT, so it rewrites the packets. (Given the
+    // translated reply tuple instead, the kernel keeps it but translates
+    // nothing: the packets would leave with the LAN address.)
+    put_ct_tuple(nlh, CTA_TUPLE_REPLY, reversed(f.orig));
+    if (f.reply.dst != f.orig.src || f.reply.dport != f.orig.sport)
+      put_src_nat(nlh, f.reply.dst, f.reply.dport);
     // CONFIRMED as `conntrack -I` sends it: the kernel refuses (EBUSY) a
     // status that would clear it.
-    std::uint32_t status = IPS_CONFIRMED | IPS_SEEN_REPLY | (f.assured ? IPS_ASSURED : 0);
+    std::uint32_t status = IPS_CONFIRMED | (f.assured ? IPS_SEEN_REPLY | IPS_ASSURED : 0);
     mnl_attr_put_u32(nlh, CTA_STATUS, htonl(status));
     mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(timeout_sec));
     if (f.orig.proto == IPPROTO_TCP) {
@@ -65,6 +80,23 @@ public:
   }
 
 private:
+  // CTA_NAT_SRC: source address and port translated to exactly addr:port.
+  static void put_src_nat(nlmsghdr *nlh, const IpAddr &addr, std::uint16_t port) {
+    nlattr *nat = mnl_attr_nest_start(nlh, CTA_NAT_SRC);
+    if (addr.family == XF_FAMILY_IPV4) {
+      mnl_attr_put(nlh, CTA_NAT_V4_MINIP, 4, addr.bytes.data());
+      mnl_attr_put(nlh, CTA_NAT_V4_MAXIP, 4, addr.bytes.data());
+    } else {
+      mnl_attr_put(nlh, CTA_NAT_V6_MINIP, 16, addr.bytes.data());
+      mnl_attr_put(nlh, CTA_NAT_V6_MAXIP, 16, addr.bytes.data());
+    }
+    nlattr *proto = mnl_attr_nest_start(nlh, CTA_NAT_PROTO);
+    mnl_attr_put_u16(nlh, CTA_PROTONAT_PORT_MIN, htons(port));
+    mnl_attr_put_u16(nlh, CTA_PROTONAT_PORT_MAX, htons(port));
+    mnl_attr_nest_end(nlh, proto);
+    mnl_attr_nest_end(nlh, nat);
+  }
+
   nlmsghdr *begin(std::uint16_t msg, std::uint16_t flags, const FlowTuple &t) {
     if (buf_.size() - used_ < 512)
       send();

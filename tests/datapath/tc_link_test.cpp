@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <bpf/bpf.h>
 
@@ -131,6 +132,34 @@ TEST_F(TcLinkTest, TcxCoexistsWithAnotherTcxLinkAndClsactFilters) {
     EXPECT_TRUE(lists_prog(tcx_links(), prog_id_)) << "the first link went with the second";
   }
   EXPECT_NE(filters("ingress").find("u32"), std::string::npos) << "the u32 filter went with tcx";
+}
+
+// The egress observer's ingress program must see packets before the fast
+// path's TC program ends the chain (TC_ACT_OK) or redirects: First puts it at
+// the head of the tcx chain, ahead of links attached before and after it.
+TEST_F(TcLinkTest, FirstRunsAheadOfLinksAttachedBeforeAndAfterIt) {
+  std::vector<xf_tc_pass *> skels;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; i++) {
+    skels.push_back(xf_tc_pass__open_and_load());
+    ASSERT_NE(skels.back(), nullptr);
+    bpf_prog_info info{};
+    std::uint32_t len = sizeof(info);
+    ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_program__fd(skels.back()->progs.xf_tc_pass), &info, &len),
+              0);
+    ids.push_back(std::to_string(info.id));
+  }
+  {
+    TcLink before(bpf_program__fd(skels[0]->progs.xf_tc_pass), devices_->lan, TcDirection::Ingress);
+    TcLink first(prog_fd_, devices_->lan, TcDirection::Ingress, TcOrder::First);
+    TcLink after(bpf_program__fd(skels[1]->progs.xf_tc_pass), devices_->lan, TcDirection::Ingress);
+    std::vector<std::string> order;
+    for (const auto &p : tc_ingress_programs(devices_->lan))
+      order.push_back(std::to_string(p.prog_id));
+    EXPECT_EQ(order, (std::vector<std::string>{prog_id_, ids[0], ids[1]}));
+  }
+  for (auto *s : skels)
+    xf_tc_pass__destroy(s);
 }
 
 TEST_F(TcLinkTest, ClsactFallbackFiltersAreListedAndRemovedLeavingOthers) {

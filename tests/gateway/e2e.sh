@@ -32,7 +32,8 @@ xf_sink() {
   ip netns exec "$ns" python3 "$XF_TOOL" "$@" --ready "$XF_GW_DIR/$name.ready" \
     >"$XF_GW_DIR/$name.json" 2>"$XF_GW_DIR/$name.err" &
   XF_SINK_PID=$!
-  xf_wait_for 5 test -f "$XF_GW_DIR/$name.ready" || xf_fail "receiver $name did not start: $(cat "$XF_GW_DIR/$name.err")"
+  # 30 s: a python start on a machine busy compiling took more than 5.
+  xf_wait_for 30 test -f "$XF_GW_DIR/$name.ready" || xf_fail "receiver $name did not start: $(cat "$XF_GW_DIR/$name.err")"
 }
 
 # xf_same_payload SENT RECEIVED: both JSON files report the same byte count
@@ -55,6 +56,18 @@ xf_flows_with_port() {
     [.flows[] | select(.original != null and .reply != null)
      | select($fam == "" or .family == $fam)
      | select([.. | objects | (.sport?, .dport?)] | index($p) != null)] | length' 2>/dev/null || echo 0
+}
+# obs_field PATH: a field of `status --json`'s control_plane.observer. The
+# observer's counters appear with the control plane's first status
+# publication (once a second): waited for up to 5 s (right after attach, a
+# bare jq -e failed and set -e ended a test without a word).
+obs_field() {
+  local end=$(($(date +%s) + 5)) v
+  until v=$(xf_xdpflow status --json 2>/dev/null | jq -er ".control_plane.observer.$1"); do
+    [ "$(date +%s)" -ge "$end" ] && xf_fail "status --json has no control_plane.observer.$1"
+    sleep 0.2
+  done
+  echo "$v"
 }
 xf_offloaded_port() { [ "$(xf_flows_with_port "$@")" -gt 0 ]; }
 xf_not_offloaded_port() { [ "$(xf_flows_with_port "$@")" -eq 0 ]; }

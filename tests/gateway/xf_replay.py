@@ -85,8 +85,9 @@ def l4_of(frame):
     return ("tcp" if proto == 6 else "udp", src, dst, sport, dport)
 
 
-def read_ready(socks, timeout, want_outgoing, out):
-    """Reads what is ready within timeout; appends wanted TCP/UDP frames."""
+def frames_ready(socks, timeout):
+    """Yields (label, frame, outgoing, kernel receive time in ns) for what
+    the sockets hold within timeout; outgoing: sent by that interface."""
     by_fd = {s.fileno(): (label, s) for label, (s, _) in socks.items()}
     ready, _, _ = select.select(list(by_fd), [], [], max(0.0, timeout))
     for fd in ready:
@@ -94,18 +95,31 @@ def read_ready(socks, timeout, want_outgoing, out):
         while True:
             try:
                 data, anc, _, addr = s.recvmsg(65536, 64, socket.MSG_DONTWAIT)
-            except BlockingIOError:
+            except (BlockingIOError, OSError):  # OSError: interface gone (namespace deleted)
                 break
-            except OSError:  # interface gone (namespace deleted): stop reading it
-                break
-            if (addr[2] == PACKET_OUTGOING) != want_outgoing or l4_of(data) is None:
-                continue
-            t = time.time()
+            t = time.time_ns()
             for level, kind, val in anc:
                 if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
                     sec, nsec = struct.unpack("qq", val[:16])
-                    t = sec + nsec / 1e9
-            out.append({"t": t, "if": label, "hex": data.hex()})
+                    t = sec * 1000000000 + nsec
+            yield label, data, addr[2] == PACKET_OUTGOING, t
+
+
+def read_ready(socks, timeout, want_outgoing, out):
+    """Reads what is ready within timeout; appends wanted TCP/UDP frames."""
+    for label, data, outgoing, t in frames_ready(socks, timeout):
+        if outgoing == want_outgoing and l4_of(data) is not None:
+            out.append({"t": t / 1e9, "if": label, "hex": data.hex()})
+
+
+def arrivals(socks, timeout, ports):
+    """Yields (label, frame, l4, kernel receive time in ns) for the TCP/UDP
+    frames that ARRIVED on the sockets (not those their interfaces sent)
+    within timeout, whose source or destination port is in ports."""
+    for label, data, outgoing, t in frames_ready(socks, timeout):
+        l4 = l4_of(data)
+        if not outgoing and l4 is not None and {l4[3], l4[4]} & ports:
+            yield label, data, l4, t
 
 
 def write(path, frames):

@@ -74,6 +74,14 @@ def main():
             print(f"  {name}: {k} table={table.get(k)} conntrack={ct.get(k)}")
     for c in half[:5]:
         print(f"  half: {c}")
+    # With the number of connections the control plane reports waiting
+    # (argv[3]): the connections missing from the table must be exactly
+    # those. A connection is offloaded once the egress observer saw the
+    # kernel forward it; conntrack entries created without packets wait.
+    if len(sys.argv) > 3:
+        waiting = int(sys.argv[3])
+        print(f"waiting (status): {waiting}")
+        sys.exit(1 if len(missing) != waiting or extra or wrong or half else 0)
     sys.exit(1 if missing or extra or wrong or half else 0)
 
 

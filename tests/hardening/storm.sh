@@ -3,9 +3,11 @@
 # one burst (`conntrack -R`: an -I per line) on a gateway whose xdpflow has a
 # deliberately tiny conntrack receive buffer (hidden --ct-rcvbuf). The kernel
 # must drop events (ENOBUFS), the control plane must say so, grow the buffer
-# and resync from a dump, and the flow table must end up equal to the
-# offloadable subset of conntrack, entry by entry (ct_vs_flows.py). Then a
-# flush (a DESTROY storm): the table empties.
+# and resync from a dump, and end up knowing every offloadable connection:
+# the table holds them entry by entry but for those counted waiting (the
+# entries carry no packets, so none is observed and all wait), as many as
+# are missing (ct_vs_flows.py). Then a flush (a DESTROY storm): the table
+# empties and nothing waits.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 . "$here/../lib/gateway.sh"
@@ -27,7 +29,7 @@ xf_log "created $created conntrack entries in $burst_ms ms"
 want=$(xf_ct_offloadable_count)
 xf_log "$want offloadable; waiting for the table to match"
 xf_wait_for 180 xf_table_matches_conntrack ||
-  xf_fail "table != offloadable conntrack after 180 s: $(cat "$XF_GW_DIR/cmp")"
+  xf_fail "table + waiting != offloadable conntrack after 180 s: $(cat "$XF_GW_DIR/cmp")"
 converge_ms=$((($(date +%s%N) - t0) / 1000000))
 xf_log "matched: $(head -1 "$XF_GW_DIR/cmp") ($converge_ms ms after the burst began)"
 
@@ -43,4 +45,4 @@ xf_wait_for 180 xf_table_matches_conntrack ||
 [ "$(xf_stat .flows.offloaded)" = 0 ] || xf_fail "stats still counts offloaded flows after the flush"
 xf_log "after conntrack -F: $(head -1 "$XF_GW_DIR/cmp")"
 kill -0 "$XF_XDPFLOW_PID" || xf_fail "xdpflow died during the storm: $(tail -5 "$XF_GW_DIR/attach.log")"
-echo "PASS: storm of $N entries: $overruns overrun(s) with resync; table == offloadable conntrack entry by entry ($want), empty after a flush; burst $burst_ms ms, table matched $converge_ms ms after it began"
+echo "PASS: storm of $N entries: $overruns overrun(s) with resync; every offloadable connection ($want) in the table or counted waiting ($(tail -1 "$XF_GW_DIR/cmp" 2>/dev/null)), none after a flush; burst $burst_ms ms, table matched $converge_ms ms after it began"

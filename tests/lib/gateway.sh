@@ -60,6 +60,7 @@
 #                           (IpForwDatagrams, Ip6OutForwDatagrams, ...)
 #   xf_gw_forwarded         IpForwDatagrams + Ip6OutForwDatagrams in gw
 #   xf_gw_attach [ARGS...]  start `$XDPFLOW_BIN attach lan0 wan0 [wan1] ARGS`
+#                           (or the interfaces in XF_GW_ATTACH_IFACES)
 #                           in gw in the background (log: $XF_GW_DIR/attach.log,
 #                           pid: XF_XDPFLOW_PID); waits until `stats` answers
 #   xf_gw_detach            SIGTERM the attach process and wait for it
@@ -285,6 +286,8 @@ xf_gw_attach() {
   [ -x "${XDPFLOW_BIN:-}" ] || xf_fail "XDPFLOW_BIN is not set to the xdpflow binary"
   local ifaces=("$XF_GW_LAN" "$XF_GW_WAN")
   ip -n "$XF_NS_GW" link show "$XF_GW_WAN2" >/dev/null 2>&1 && ifaces+=("$XF_GW_WAN2")
+  # A topology of its own (bridge ports...): XF_GW_ATTACH_IFACES="a b c".
+  [ -n "${XF_GW_ATTACH_IFACES:-}" ] && read -r -a ifaces <<<"$XF_GW_ATTACH_IFACES"
   ip netns exec "$XF_NS_GW" "$XDPFLOW_BIN" attach "${ifaces[@]}" "$@" \
     >>"$XF_GW_DIR/attach.log" 2>&1 &
   XF_XDPFLOW_PID=$!

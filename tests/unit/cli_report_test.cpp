@@ -324,6 +324,13 @@ TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
                       R"("last_ct_event_age_sec":null)"),
             std::string::npos)
       << json;
+  EXPECT_NE(json.find(R"("bridges":[],)"), std::string::npos) << json;
+  s.bridges = {{"br-lan", {"lan0", "lan1"}}};
+  EXPECT_NE(status_json(s).find(R"("bridges":[{"name":"br-lan","ports":["lan0","lan1"]}],)"),
+            std::string::npos);
+  EXPECT_NE(status_table(s).find("\nBridges (their ports are attached, never the bridge):\n"
+                                 "  br-lan: lan0, lan1\n"),
+            std::string::npos);
   auto text = status_table(s);
   EXPECT_NE(text.find("Control plane: pid 1234, up 1m00s, heartbeat 1.0s ago (alive)"),
             std::string::npos)
@@ -344,6 +351,32 @@ TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
   EXPECT_NE(status_table(s).find("STALE"), std::string::npos);
   s.cp.pid = 0;
   EXPECT_NE(status_json(s).find(R"("control_plane":null)"), std::string::npos);
+}
+
+TEST(CliStatus, ObserverCountsEveryInvalidationCauseByName) {
+  StatusSnapshot s;
+  s.cp.pid = 1234;
+  s.cp.heartbeat_ns = s.now_ns = 1'000'000'000ull;
+  xf_obs_status obs{};
+  obs.removed[XF_INVAL_FDB] = 3;
+  obs.invalidations[XF_INVAL_FDB] = 1;
+  obs.invalidations[XF_INVAL_QDISC] = 2;
+  obs.last_invalidation_ns = 900'000'000ull;
+  obs.last_invalidation_cost_ns = 1'500'000ull;
+  s.obs = obs;
+  auto text = status_table(s);
+  EXPECT_NE(text.find("invalidations (connections removed/changes): route 0/0, rule 0/0, "
+                      "neighbour 0/0, link 0/0, fdb 3/1, ruleset 0/0, qdisc 0/2;"),
+            std::string::npos)
+      << text;
+  auto json = status_json(s);
+  EXPECT_NE(json.find(R"("removed":{"route":0,"rule":0,"neighbour":0,"link":0,"fdb":3,)"
+                      R"("ruleset":0,"qdisc":0})"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("last_invalidation_ns":900000000,"last_invalidation_cost_us":1500)"),
+            std::string::npos)
+      << json;
 }
 
 } // namespace

@@ -11,25 +11,28 @@ namespace {
 using testing::CtMsg;
 using testing::tuple;
 
-// mnl_attr_for_each is C (void * conversions): the same walk, typed.
-std::vector<nlattr *> attrs_of(nlmsghdr *nlh) {
+// The attributes in [begin, end), walked by the test itself (nla_len, then
+// 4-byte padding) rather than with the code under test.
+std::vector<nlattr *> attrs_in(std::uint8_t *begin, std::uint8_t *end) {
   std::vector<nlattr *> out;
-  auto *tail = static_cast<char *>(mnl_nlmsg_get_payload_tail(nlh));
-  for (auto *a = static_cast<nlattr *>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
-       mnl_attr_ok(a, static_cast<int>(tail - reinterpret_cast<char *>(a)));
-       a = static_cast<nlattr *>(mnl_attr_next(a)))
+  while (end - begin >= static_cast<std::ptrdiff_t>(sizeof(nlattr))) {
+    auto *a = reinterpret_cast<nlattr *>(begin);
+    if (a->nla_len < sizeof(nlattr) || a->nla_len > end - begin)
+      break;
     out.push_back(a);
+    begin += (a->nla_len + 3u) & ~3u;
+  }
   return out;
 }
 
+std::vector<nlattr *> attrs_of(nlmsghdr *nlh) {
+  auto *p = reinterpret_cast<std::uint8_t *>(nlh);
+  return attrs_in(p + NLMSG_HDRLEN + ((sizeof(nfgenmsg) + 3u) & ~3u), p + nlh->nlmsg_len);
+}
+
 std::vector<nlattr *> nested_of(nlattr *nest) {
-  std::vector<nlattr *> out;
-  auto *tail = reinterpret_cast<char *>(nest) + mnl_attr_get_len(nest);
-  for (auto *a = static_cast<nlattr *>(mnl_attr_get_payload(nest));
-       mnl_attr_ok(a, static_cast<int>(tail - reinterpret_cast<char *>(a)));
-       a = static_cast<nlattr *>(mnl_attr_next(a)))
-    out.push_back(a);
-  return out;
+  auto *p = reinterpret_cast<std::uint8_t *>(nest);
+  return attrs_in(p + NLA_HDRLEN, p + nest->nla_len);
 }
 
 CtParseResult parse(const std::vector<std::uint8_t> &b) {
@@ -112,9 +115,9 @@ TEST(CtMessage, EveryTruncationIsACountedErrorNotACrash) {
   std::vector<std::size_t> boundaries;
   std::size_t tuples_end = 0;
   for (nlattr *a : attrs_of(full_nlh)) {
-    std::size_t end = reinterpret_cast<std::uint8_t *>(a) - full.data() + MNL_ALIGN(a->nla_len);
+    std::size_t end = reinterpret_cast<std::uint8_t *>(a) - full.data() + nl::align(a->nla_len);
     boundaries.push_back(end);
-    if (mnl_attr_get_type(a) == CTA_TUPLE_REPLY)
+    if (nl::attr_type(a) == CTA_TUPLE_REPLY)
       tuples_end = end;
   }
   ASSERT_GT(tuples_end, 0u);
@@ -139,8 +142,8 @@ TEST(CtMessage, WrongAttributeLengthIsMalformed) {
   auto *nlh = reinterpret_cast<nlmsghdr *>(b.data());
   bool found = false;
   for (nlattr *attr : attrs_of(nlh)) {
-    if (mnl_attr_get_type(attr) == CTA_STATUS) {
-      attr->nla_len = MNL_ATTR_HDRLEN + 2;
+    if (nl::attr_type(attr) == CTA_STATUS) {
+      attr->nla_len = NLA_HDRLEN + 2;
       found = true;
       break;
     }
@@ -150,10 +153,10 @@ TEST(CtMessage, WrongAttributeLengthIsMalformed) {
 }
 
 TEST(CtMessage, MissingReplyTupleIsMalformed) {
-  std::vector<std::uint8_t> buf(MNL_SOCKET_BUFFER_SIZE);
-  nlmsghdr *nlh = mnl_nlmsg_put_header(buf.data());
+  std::vector<std::uint8_t> buf(8192);
+  nlmsghdr *nlh = nl::put_header(buf.data());
   nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW;
-  mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg));
+  nl::put_extra_header(nlh, sizeof(nfgenmsg));
   put_ct_tuple(nlh, CTA_TUPLE_ORIG, tuple("198.18.1.2", 1, "198.19.0.2", 2));
   buf.resize(nlh->nlmsg_len);
   EXPECT_EQ(parse(buf).status, CtParseStatus::Malformed);
@@ -176,7 +179,7 @@ TEST(CtMessage, GarbageNeverCrashes) {
 
 TEST(CtMessage, UpdateRequestRoundTrips) {
   CtUpdate u{tuple("198.18.1.2", 40000, "198.19.0.2", 80), 300u, true};
-  std::vector<std::uint8_t> buf(MNL_SOCKET_BUFFER_SIZE);
+  std::vector<std::uint8_t> buf(8192);
   std::size_t len = build_ct_update(buf.data(), 9, u);
   ASSERT_LE(len, ct_update_max_size());
   auto *nlh = reinterpret_cast<nlmsghdr *>(buf.data());
@@ -186,17 +189,17 @@ TEST(CtMessage, UpdateRequestRoundTrips) {
   // parser insists on one, so check the attributes directly).
   bool timeout = false, flags_orig = false, flags_reply = false;
   for (nlattr *attr : attrs_of(nlh)) {
-    if (mnl_attr_get_type(attr) == CTA_TIMEOUT)
-      timeout = ntohl(mnl_attr_get_u32(attr)) == 300;
-    if (mnl_attr_get_type(attr) == CTA_PROTOINFO) {
-      nlattr *tcp = static_cast<nlattr *>(mnl_attr_get_payload(attr));
+    if (nl::attr_type(attr) == CTA_TIMEOUT)
+      timeout = ntohl(nl::attr_u32(attr)) == 300;
+    if (nl::attr_type(attr) == CTA_PROTOINFO) {
+      auto *tcp = reinterpret_cast<nlattr *>(reinterpret_cast<std::uint8_t *>(attr) + NLA_HDRLEN);
       for (nlattr *f : nested_of(tcp)) {
-        auto *flags = static_cast<nf_ct_tcp_flags *>(mnl_attr_get_payload(f));
+        auto *flags = static_cast<const nf_ct_tcp_flags *>(nl::attr_payload(f));
         bool liberal = flags->flags == IP_CT_TCP_FLAG_BE_LIBERAL &&
                        flags->mask == (IP_CT_TCP_FLAG_BE_LIBERAL | IP_CT_TCP_FLAG_MAXACK_SET);
-        if (mnl_attr_get_type(f) == CTA_PROTOINFO_TCP_FLAGS_ORIGINAL)
+        if (nl::attr_type(f) == CTA_PROTOINFO_TCP_FLAGS_ORIGINAL)
           flags_orig = liberal;
-        if (mnl_attr_get_type(f) == CTA_PROTOINFO_TCP_FLAGS_REPLY)
+        if (nl::attr_type(f) == CTA_PROTOINFO_TCP_FLAGS_REPLY)
           flags_reply = liberal;
       }
     }

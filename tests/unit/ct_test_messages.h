@@ -1,11 +1,10 @@
-// Conntrack netlink messages built in memory with libmnl, as the kernel
+// Conntrack netlink messages built in memory (core/netlink_attr), as the kernel
 // would send them (events and dump replies), for the parser and FlowSync
 // tests.
 #pragma once
 
 #include <arpa/inet.h>
 #include <cstdint>
-#include <libmnl/libmnl.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "core/ct_message.h"
+#include "core/netlink_attr.h"
 
 namespace xdpflow::testing {
 
@@ -53,14 +53,14 @@ struct CtMsg {
   }
 
   std::vector<std::uint8_t> bytes() const {
-    std::vector<std::uint8_t> buf(MNL_SOCKET_BUFFER_SIZE);
-    nlmsghdr *nlh = mnl_nlmsg_put_header(buf.data());
+    std::vector<std::uint8_t> buf(8192);
+    nlmsghdr *nlh = nl::put_header(buf.data());
     int msg = kind == Destroy ? IPCTNL_MSG_CT_DELETE : IPCTNL_MSG_CT_NEW;
     nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | msg;
     nlh->nlmsg_flags = kind == New         ? NLM_F_CREATE | NLM_F_EXCL
                        : kind == DumpEntry ? NLM_F_MULTI
                                            : 0;
-    auto *nfg = static_cast<nfgenmsg *>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
+    auto *nfg = static_cast<nfgenmsg *>(nl::put_extra_header(nlh, sizeof(nfgenmsg)));
     nfg->nfgen_family = orig.src.family == XF_FAMILY_IPV6 ? AF_INET6 : AF_INET;
     nfg->version = NFNETLINK_V0;
     put_ct_tuple(nlh, CTA_TUPLE_ORIG, orig);
@@ -68,27 +68,27 @@ struct CtMsg {
     if (master)
       put_ct_tuple(nlh, CTA_TUPLE_MASTER, *master);
     if (status)
-      mnl_attr_put_u32(nlh, CTA_STATUS, htonl(*status));
+      nl::put_u32(nlh, CTA_STATUS, htonl(*status));
     if (tcp_state) {
-      nlattr *p = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
-      nlattr *t = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
-      mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_STATE, *tcp_state);
-      mnl_attr_nest_end(nlh, t);
-      mnl_attr_nest_end(nlh, p);
+      nlattr *p = nl::nest_start(nlh, CTA_PROTOINFO);
+      nlattr *t = nl::nest_start(nlh, CTA_PROTOINFO_TCP);
+      nl::put_u8(nlh, CTA_PROTOINFO_TCP_STATE, *tcp_state);
+      nl::nest_end(nlh, t);
+      nl::nest_end(nlh, p);
     }
     if (zone)
-      mnl_attr_put_u16(nlh, CTA_ZONE, htons(zone));
+      nl::put_u16(nlh, CTA_ZONE, htons(zone));
     if (mark)
-      mnl_attr_put_u32(nlh, CTA_MARK, htonl(mark));
+      nl::put_u32(nlh, CTA_MARK, htonl(mark));
     if (!helper.empty()) {
-      nlattr *h = mnl_attr_nest_start(nlh, CTA_HELP);
-      mnl_attr_put_strz(nlh, CTA_HELP_NAME, helper.c_str());
-      mnl_attr_nest_end(nlh, h);
+      nlattr *h = nl::nest_start(nlh, CTA_HELP);
+      nl::put_strz(nlh, CTA_HELP_NAME, helper.c_str());
+      nl::nest_end(nlh, h);
     }
     if (id)
-      mnl_attr_put_u32(nlh, CTA_ID, htonl(id));
+      nl::put_u32(nlh, CTA_ID, htonl(id));
     if (timeout && kind != Destroy)
-      mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(*timeout));
+      nl::put_u32(nlh, CTA_TIMEOUT, htonl(*timeout));
     buf.resize(nlh->nlmsg_len);
     return buf;
   }

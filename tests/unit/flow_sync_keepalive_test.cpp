@@ -182,11 +182,9 @@ TEST_F(KeepaliveTest, IdleConnectionLeavesOnlyWhenBothDirectionsAreIdle) {
 
 // A connection hit once after its offload, then idle: it leaves the table,
 // and traffic through the kernel a few seconds after that brings it back.
-// Our refreshes ended with its removal, so a timeout conntrack pushed further
-// than removal + timeout can only come from packets conntrack saw (the
-// control-plane test IdleFlowLeavesAndComesBackWithTraffic failed when a
-// delayed ACK hit the fast path: the cap was then the refresh spread, up to
-// 65 passes).
+// Its removal set conntrack's timeout to the full length, so a timeout
+// conntrack pushed further than removal + timeout can only come from packets
+// conntrack saw.
 TEST_F(KeepaliveTest, IdleConnectionHitOnceComesBackWithTrafficSoonAfterItsRemoval) {
   config.idle_timeout_ns = 2 * SEC;
   auto tcp = tuple("198.18.1.2", 40000, "198.19.0.2", 5008, IPPROTO_TCP);
@@ -228,6 +226,35 @@ TEST_F(KeepaliveTest, IdleConnectionsCostFewBytesEach) {
   EXPECT_LE(bytes, 48.0);
   RecordProperty("idle_bytes_per_connection", std::to_string(bytes));
   std::printf("idle records: %.1f bytes per idle connection\n", bytes);
+}
+
+// A TCP connection that comes back sending: while its data is
+// unacknowledged conntrack gives it 300 s (nf_conntrack_tcp_timeout_
+// unacknowledged), not the established timeout, so a dump then sees an
+// expiry earlier than the one its removal set. Only a packet moves it
+// there: the connection is active again. (Judged by "pushed further" only,
+// it looked idle for as long as it kept data in flight at the dumps: the
+// control-plane test IdleFlowLeavesAndComesBackWithTraffic, exchanging
+// continuously, was never re-offloaded.)
+TEST_F(KeepaliveTest, IdleConnectionBackWithDataInFlightIsActiveAgain) {
+  config.idle_timeout_ns = 2 * SEC;
+  auto tcp = tuple("198.18.1.2", 40001, "198.19.0.2", 5008, IPPROTO_TCP);
+  CtMsg m = CtMsg::flow(tcp);
+  m.timeout = 432000;
+  ASSERT_EQ(handle(m, 0), SyncOutcome::Offloaded);
+  sync().set_ct_timeouts(432000, 120);
+  sync().keepalive(1 * SEC);
+  sync().keepalive(3 * SEC);
+  ASSERT_TRUE(table.entries.empty()) << "idle for 3 s: leaves";
+  ASSERT_FALSE(ct.updates.empty());
+  EXPECT_EQ(ct.updates.back().timeout_sec, std::optional<std::uint32_t>(432000))
+      << "its removal refreshes conntrack to the full timeout";
+  m.kind = CtMsg::DumpEntry;
+  m.timeout = 432000 - 7; // nothing since: 7 s ran down
+  EXPECT_EQ(handle(m, 10 * SEC), SyncOutcome::Idle);
+  m.timeout = 299; // data in flight at the dump
+  EXPECT_EQ(handle(m, 20 * SEC), SyncOutcome::Offloaded);
+  EXPECT_EQ(table.entries.size(), 2u);
 }
 
 } // namespace

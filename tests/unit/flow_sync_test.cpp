@@ -308,9 +308,13 @@ TEST_F(FlowSyncTest, IdleFlowComesBackWhenConntrackSeesPacketsAgain) {
   sync().reresolve_all(62 * SEC);
   EXPECT_TRUE(table.entries.empty());
 
+  // Its removal refreshed conntrack's timeout (the full 120 s from 61 s).
+  ASSERT_FALSE(ct.updates.empty());
+  EXPECT_EQ(ct.updates.back().orig, orig);
+  EXPECT_EQ(ct.updates.back().timeout_sec, std::optional<std::uint32_t>(120));
   // A dump 70 s in: the timeout has only run down, nothing went through.
   m.kind = CtMsg::DumpEntry;
-  m.timeout = 50;
+  m.timeout = 111;
   EXPECT_EQ(handle(m, 70 * SEC), SyncOutcome::Idle);
   EXPECT_TRUE(table.entries.empty());
   // 80 s in: conntrack pushed the timeout back, so it saw packets.
