@@ -55,12 +55,12 @@ join() { local IFS=,; echo "$*"; }
 
 # 1. Exactly the set: attach works.
 all=$(join "${CAPS[@]}")
-as_user "$all" "$XDPFLOW_BIN" attach xfh0 >"$dir/ok.log" 2>&1 &
+as_user "$all" "$XDPFLOW_BIN" attach xfh0 xfh1 >"$dir/ok.log" 2>&1 &
 pid=$!
 xf_on_exit "kill -9 $pid 2>/dev/null"
 xf_wait_for 10 grep -q "running on" "$dir/ok.log" ||
   xf_fail "attach with only {$all} did not come up: $(cat "$dir/ok.log")"
-[ "$(attached_count)" = 1 ] || xf_fail "attach with only {$all} reports running but nothing is attached"
+[ "$(attached_count)" = 2 ] || xf_fail "attach with only {$all} reports running but not both interfaces are attached"
 ip netns exec "$ns" "$XDPFLOW_BIN" stats --json >/dev/null || xf_fail "stats (as root) does not find the instance"
 echo "ok: attach as uid 65534 with only {$all} works"
 
@@ -84,7 +84,7 @@ for drop in "${CAPS[@]}"; do
   rest=()
   for c in "${CAPS[@]}"; do [ "$c" = "$drop" ] || rest+=("$c"); done
   rc=0
-  AS_USER_TIMEOUT=15 as_user "$(join "${rest[@]}")" "$XDPFLOW_BIN" attach xfh0 >"$dir/$drop.out" 2>"$dir/$drop.err" || rc=$?
+  AS_USER_TIMEOUT=15 as_user "$(join "${rest[@]}")" "$XDPFLOW_BIN" attach xfh0 xfh1 >"$dir/$drop.out" 2>"$dir/$drop.err" || rc=$?
   err=$(cat "$dir/$drop.err")
   [ "$rc" = 1 ] || xf_fail "without $drop: exit $rc, expected 1: $err $(cat "$dir/$drop.out")"
   want=CAP_$(echo "$drop" | tr a-z A-Z)
@@ -99,7 +99,7 @@ for drop in "${CAPS[@]}"; do
 done
 
 # 4. Pins are root-only.
-ip netns exec "$ns" sh -c "mount -t bpf bpf /sys/fs/bpf && exec '$XDPFLOW_BIN' attach --pin /sys/fs/bpf/xfh$$ xfh0" \
+ip netns exec "$ns" sh -c "mount -t bpf bpf /sys/fs/bpf && exec '$XDPFLOW_BIN' attach --pin /sys/fs/bpf/xfh$$ xfh0 xfh1" \
   >"$dir/pin.log" 2>&1 &
 ppid=$!
 xf_on_exit "kill -9 $ppid 2>/dev/null"
