@@ -99,11 +99,17 @@ void ChangeMonitor::apply(const nlmsghdr *nlh, Causes &causes) {
     if (apply_link(nlh))
       causes[XF_INVAL_LINK] = true;
     break;
-  case RTM_NEWADDR:
   case RTM_DELADDR:
     // A masqueraded flow whose source address left must not be offloaded
     // again: the kernel resets it, and the observer sees that.
     causes[XF_INVAL_LINK] = true;
+    break;
+  case RTM_NEWADDR:
+    // A new address (or one whose flags changed: IPv6 DAD finishing a
+    // second after a link comes up, in every fresh container) changes no
+    // established connection's path or NAT: masquerade chose the source
+    // when the connection began, and the prefix route a new address brings
+    // comes as RTM_NEWROUTE. Counting it re-learned every connection.
     break;
   case RTM_NEWNEIGH:
   case RTM_DELNEIGH:
