@@ -52,6 +52,7 @@ struct FwdOptions {
   std::vector<std::uint32_t> napi_pids;
   std::uint32_t flows = 1;
   std::uint32_t miss_every = 0;
+  std::string flow_order = "scattered";
   // Generator threads, one per CPU listed (each its own flows); empty: one,
   // in the calling thread.
   std::vector<int> gen_cpus;
@@ -239,6 +240,8 @@ void run_fwd(const FwdOptions &o) {
     gen_options.dst = dst;
     gen_options.flows = o.flows;
     gen_options.miss_every = o.miss_every;
+    gen_options.scattered = o.flow_order == "scattered";
+    line.set("flow_order", o.flow_order);
     gen = std::make_unique<PacketGen>(gen_options);
   }
   NapiTrace trace(o.napi_pids);
@@ -357,6 +360,10 @@ void register_fwd(CLI::App &app) {
       ->capture_default_str();
   cmd->add_option("--miss-every", o->miss_every,
                   "every Nth frame to a port no flow has (kernel path); 0: none")
+      ->capture_default_str();
+  cmd->add_option("--flow-order", o->flow_order,
+                  "scattered (flow i's frames in no relation to its entry's place) or sequential")
+      ->check(CLI::IsMember({"scattered", "sequential"}))
       ->capture_default_str();
   cmd->add_option("--gen-cpu", o->gen_cpus,
                   "generator CPUs, each sending its own --flows (the first: this thread)");

@@ -106,13 +106,23 @@ void PacketGen::build(std::uint8_t *f, std::uint32_t flow, bool miss) const {
   put16(udp + 6, check ? check : 0xffff);
 }
 
+std::uint32_t PacketGen::flow_at(std::uint64_t seq) const {
+  std::uint64_t i = seq % options_.flows;
+  if (!options_.scattered || options_.flows == 1)
+    return static_cast<std::uint32_t>(i);
+  // A prime stride visits every flow once per round (flows < both primes'
+  // product, so one of them is coprime to it).
+  std::uint64_t stride = options_.flows % 1000003 ? 1000003 : 999983;
+  return static_cast<std::uint32_t>(i * stride % options_.flows);
+}
+
 std::uint32_t PacketGen::send_batch() {
   mmsghdr msgs[batch];
   iovec iov[batch];
   for (std::uint32_t i = 0; i < batch; i++, seq_++) {
     bool miss = options_.miss_every && seq_ % options_.miss_every == options_.miss_every - 1;
     std::uint8_t *f = frames_.data() + std::size_t{i} * XFB_FRAME_LEN;
-    build(f, options_.first_flow + static_cast<std::uint32_t>(seq_ % options_.flows), miss);
+    build(f, options_.first_flow + flow_at(seq_), miss);
     iov[i] = {f, XFB_FRAME_LEN};
     msgs[i] = {};
     msgs[i].msg_hdr.msg_iov = &iov[i];

@@ -23,6 +23,11 @@ struct PacketGenOptions {
   // Every miss_every-th frame goes to XFB_MISS_DPORT, a port no flow entry
   // has (mixed traffic: the kernel path forwards those); 0 = none.
   std::uint32_t miss_every = 0;
+  // Flows in a scattered order (flow i sent as the (i * a large prime mod
+  // flows)-th): packets of a gateway's many connections arrive in no
+  // relation to the order their entries were written, so consecutive
+  // packets must not find their entries side by side in memory.
+  bool scattered = true;
 };
 
 class PacketGen {
@@ -42,6 +47,7 @@ public:
 
 private:
   void build(std::uint8_t *frame, std::uint32_t flow, bool miss) const;
+  std::uint32_t flow_at(std::uint64_t seq) const; // relative to first_flow
 
   PacketGenOptions options_;
   int fd_ = -1;
