@@ -175,21 +175,37 @@ void ObservedEgress::forget_all() {
   watch_full_ = false;
 }
 
-void ObservedEgress::mark_in_use(const FlowTuple &arriving, const FlowTuple &outgoing) {
-  if (auto e = egress_.find(outgoing); e != egress_.end())
-    e->second.in_use = true;
-  if (auto i = ingress_.find(arriving); i != ingress_.end())
-    i->second.in_use = true;
+std::optional<Egress> ObservedEgress::resolve_in_table(const FlowTuple &outgoing,
+                                                       const Egress &written) {
+  (void)outgoing;
+  if (!attached_(written.ifindex))
+    return std::nullopt;
+  return written;
+}
+
+void ObservedEgress::release(Records &records, const FlowTuple &t, xf_obs_point point) {
+  auto it = records.find(t);
+  if (it == records.end())
+    return;
+  if (it->second.watched) {
+    watcher_.unwatch(make_obs_key(t, point));
+    watched_--;
+    watch_full_ = false;
+  }
+  records.erase(it);
+}
+
+void ObservedEgress::placed(const FlowTuple &arriving, const FlowTuple &outgoing) {
+  release(egress_, outgoing, XF_OBS_EGRESS);
+  release(ingress_, arriving, XF_OBS_INGRESS);
 }
 
 void ObservedEgress::sweep(Records &records, xf_obs_point point) {
   for (auto it = records.begin(); it != records.end();) {
     Record &r = it->second;
-    r.unused_sweeps = r.asked || r.in_use ? 0 : r.unused_sweeps + 1;
+    r.unused_sweeps = r.asked ? 0 : r.unused_sweeps + 1;
     bool keep = r.unused_sweeps < 2;
-    // In the table: its packets take the fast path now (or, with the TC
-    // hook, would only cost the observer a compare): stop watching.
-    if (r.watched && (!keep || r.in_use)) {
+    if (r.watched && !keep) {
       watcher_.unwatch(make_obs_key(it->first, point));
       r.watched = false;
       watched_--;
@@ -198,7 +214,7 @@ void ObservedEgress::sweep(Records &records, xf_obs_point point) {
       it = records.erase(it);
       continue;
     }
-    r.asked = r.in_use = false;
+    r.asked = false;
     ++it;
   }
 }

@@ -271,7 +271,7 @@ struct ControlPlane::Impl {
         bool more = table.for_each_chunk(cursor, pacing.chunk_entries(),
                                          [&](const xf_flow_key &k, const xf_flow_value &v) {
                                            sync.keepalive_visit(k, v);
-                                           relearning.visit(k, v, pass_started);
+                                           relearning.visit(v, pass_started);
                                          });
         if (!more) {
           sync.keepalive_finish();

@@ -101,9 +101,12 @@ void Relearning::replace_all(const ChangeMonitor::Causes &causes, bool forget, F
   std::uint64_t before = sync.stats().flows_offloaded;
   // Every entry is placed anew; with nothing observed it leaves the table
   // and its connection waits for its next packets.
-  if (forget)
+  if (forget) {
     observed_.forget_all();
-  sync.reresolve_all(now_ns);
+    sync.relearn_all(now_ns);
+  } else {
+    sync.reresolve_all(now_ns);
+  }
   std::uint64_t after = sync.stats().flows_offloaded;
   std::uint64_t removed = before > after ? before - after : 0;
   std::string names;
@@ -125,9 +128,8 @@ void Relearning::replace_all(const ChangeMonitor::Causes &causes, bool forget, F
          std::to_string(status_.last_invalidation_cost_ns / 1000) + " us)");
 }
 
-void Relearning::visit(const xf_flow_key &key, const xf_flow_value &value,
+void Relearning::visit(const xf_flow_value &value,
                        std::uint64_t pass_start_ns) {
-  observed_.mark_in_use(tuple_of(key), translated_tuple(key, value.action));
   // Hit during the last few seconds: its next hop must stay fresh.
   if (value.packets && value.last_seen_ns + 5000 * ms > pass_start_ns) {
     Mac mac;

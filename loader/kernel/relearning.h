@@ -58,8 +58,9 @@ public:
   // watched from its first packets (TCP's handshake is reported unasked).
   void expect(const CtEvent &ev);
 
-  // The keepalive's table walk: each entry, then the pass end.
-  void visit(const xf_flow_key &key, const xf_flow_value &value, std::uint64_t pass_start_ns);
+  // The keepalive's table walk: each entry (the next hops in use), then the
+  // pass end.
+  void visit(const xf_flow_value &value, std::uint64_t pass_start_ns);
   void pass_finished(std::uint64_t now_ns);
 
   // Publishes the waiting connections and the counters.
