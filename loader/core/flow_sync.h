@@ -54,8 +54,7 @@ public:
   // again; an implementation that learned it from the kernel's packets and
   // let go of what it learned once the direction was offloaded answers from
   // `written` (the entry is the record).
-  virtual std::optional<Egress> resolve_in_table(const FlowTuple &outgoing,
-                                                 const Egress &written) {
+  virtual std::optional<Egress> resolve_in_table(const FlowTuple &outgoing, const Egress &written) {
     (void)written;
     return resolve(outgoing);
   }
@@ -109,8 +108,8 @@ const char *why_not_offloadable(const CtEvent &ev, const FlowSyncConfig &config)
 // Per-connection memory: none for offloaded connections (their two table
 // entries say everything: tuples, NAT, egress, conntrack id, last hit; see
 // core/flow_entry.h; the original entry is found through the few
-// interface/encapsulation pairs entries arrive with, core/ingress_candidates.h). Records only for connections waiting to enter the
-// table (egress unresolved, table full: few) and compact ones for
+// interface/encapsulation pairs entries arrive with, core/ingress_candidates.h). Records only for
+// connections waiting to enter the table (egress unresolved, table full: few) and compact ones for
 // connections that left it idle (core/idle_flows.h).
 class FlowSync {
 public:

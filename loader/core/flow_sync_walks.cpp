@@ -9,6 +9,17 @@
 #include "core/table_walk.h"
 
 namespace xdpflow {
+namespace {
+
+// The entry with this action already leaves as eg says.
+bool leaves_as(const std::optional<Egress> &eg, const xf_flow_action &a) {
+  return eg && eg->ifindex == a.egress_ifindex && eg->mtu == a.mtu &&
+         std::memcmp(eg->src_mac.data(), a.src_mac, 6) == 0 &&
+         std::memcmp(eg->dst_mac.data(), a.dst_mac, 6) == 0 &&
+         std::memcmp(&eg->encap, &a.encap, sizeof(xf_encap)) == 0;
+}
+
+} // namespace
 
 SyncOutcome FlowSync::place_from_entry(const xf_flow_key &key, const xf_flow_value &value,
                                        std::uint64_t now_ns) {
@@ -35,10 +46,16 @@ SyncOutcome FlowSync::replace_in_table(const KnownEntry &o, std::uint64_t now_ns
   std::optional<xf_flow_value> partner;
   if (auto pk = writer_.partner_of(o.key, o.value, &partner)) {
     auto eg_orig = egress_.resolve_in_table(translated_tuple(o.key, a), egress_of(a));
-    auto eg_reply =
-        egress_.resolve_in_table(translated_tuple(*pk, partner->action), egress_of(partner->action));
-    if (allowed(eg_orig) && allowed(eg_reply))
+    auto eg_reply = egress_.resolve_in_table(translated_tuple(*pk, partner->action),
+                                             egress_of(partner->action));
+    if (allowed(eg_orig) && allowed(eg_reply)) {
+      // Both entries read: nothing to write when they stay as they are.
+      if (leaves_as(eg_orig, a) && leaves_as(eg_reply, partner->action) &&
+          o.value.flags == writer_.flags_for(o.key, a) &&
+          partner->flags == writer_.flags_for(*pk, partner->action))
+        return SyncOutcome::Unchanged;
       return write_placed(orig, conn, *eg_orig, *eg_reply, now_ns, o, false);
+    }
   }
   // Half in the table, or an egress that no longer holds: placed as a
   // connection not in it.
@@ -53,11 +70,7 @@ void FlowSync::reresolve_all(std::uint64_t now_ns) {
   walk_table(table_, [&](const xf_flow_key &key, const xf_flow_value &value) {
     const xf_flow_action &a = value.action;
     auto eg = egress_.resolve_in_table(translated_tuple(key, a), egress_of(a));
-    if (allowed(eg) && eg->ifindex == a.egress_ifindex && eg->mtu == a.mtu &&
-        std::memcmp(eg->src_mac.data(), a.src_mac, 6) == 0 &&
-        std::memcmp(eg->dst_mac.data(), a.dst_mac, 6) == 0 &&
-        std::memcmp(&eg->encap, &a.encap, sizeof(xf_encap)) == 0 &&
-        value.flags == writer_.flags_for(key, a))
+    if (allowed(eg) && leaves_as(eg, a) && value.flags == writer_.flags_for(key, a))
       return;
     // Its connection is placed anew, from the table's current original
     // entry (the chunk may hold a copy of one this walk already changed).

@@ -68,8 +68,7 @@ public:
   // through an attached interface: what the kernel did is only learned
   // again after forget_all() (the caller then places every connection
   // anew, FlowSync::relearn_all).
-  std::optional<Egress> resolve_in_table(const FlowTuple &outgoing,
-                                         const Egress &written) override;
+  std::optional<Egress> resolve_in_table(const FlowTuple &outgoing, const Egress &written) override;
   // The direction is in the table: its records go (and are unwatched), so
   // nothing is kept per offloaded connection. Its next observation, if
   // ever needed, comes after forget_all() or when it left the table.

@@ -128,8 +128,7 @@ void Relearning::replace_all(const ChangeMonitor::Causes &causes, bool forget, F
          std::to_string(status_.last_invalidation_cost_ns / 1000) + " us)");
 }
 
-void Relearning::visit(const xf_flow_value &value,
-                       std::uint64_t pass_start_ns) {
+void Relearning::visit(const xf_flow_value &value, std::uint64_t pass_start_ns) {
   // Hit during the last few seconds: its next hop must stay fresh.
   if (value.packets && value.last_seen_ns + 5000 * ms > pass_start_ns) {
     Mac mac;
