@@ -399,6 +399,16 @@ void FlowSync::index_pending(const FlowTuple &orig, const FlowTuple &reply) {
   pending_by_reply_.insert_or_assign(reply, orig);
 }
 
+void FlowSync::shrink_to_fit() {
+  if (pending_by_reply_.size() > 2 * pending_.size() + 1024) {
+    std::unordered_map<FlowTuple, FlowTuple, FlowTupleHash> index;
+    for (const auto &[o, p] : pending_)
+      index.emplace(p.reply, o);
+    pending_by_reply_.swap(index);
+  }
+  shrink_buckets(pending_);
+}
+
 void FlowSync::retry_observed(const std::vector<FlowTuple> &observed, std::uint64_t now_ns) {
   if (pending_.empty())
     return;

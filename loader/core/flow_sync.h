@@ -195,6 +195,11 @@ public:
     for (const auto &[orig, p] : pending_)
       visit(orig, p.reply, p.ct_id, p.rejected_counted && writer_.table_full());
   }
+  // Gives back the containers' memory beyond what the waiting connections
+  // need now: after a burst (an invalidation with every connection
+  // waiting, a million found at start) they would otherwise keep their
+  // peak size. Cheap when nothing shrank; call it now and then.
+  void shrink_to_fit();
   // Memory of those records' containers, for `bytes per idle connection`.
   std::size_t idle_memory_bytes() const { return idle_.memory_bytes(); }
 

@@ -219,6 +219,16 @@ void ObservedEgress::sweep(Records &records, xf_obs_point point) {
   }
 }
 
+void ObservedEgress::shrink_to_fit() {
+  shrink_buckets(egress_);
+  shrink_buckets(ingress_);
+  for (auto &h : handshakes_) {
+    shrink_buckets(h.obs);
+    if (h.order.empty())
+      h.order.shrink_to_fit();
+  }
+}
+
 void ObservedEgress::sweep() {
   std::size_t before = watched_;
   sweep(egress_, XF_OBS_EGRESS);

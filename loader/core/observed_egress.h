@@ -98,6 +98,10 @@ public:
   // (their connection left or was never offloadable).
   void sweep();
 
+  // Gives back the records' memory beyond what they hold now (after a
+  // burst of waiting connections that have since been placed).
+  void shrink_to_fit();
+
   std::size_t records() const { return egress_.size() + ingress_.size(); }
   std::size_t watched() const { return watched_; }
   // The watch list was full at the last try: directions asked about since

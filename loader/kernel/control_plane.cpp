@@ -275,7 +275,7 @@ struct ControlPlane::Impl {
                                          });
         if (!more) {
           sync.keepalive_finish();
-          relearning.pass_finished(monotonic_ns());
+          relearning.pass_finished(sync, monotonic_ns());
         }
         pacing.chunk_walked(monotonic_ns() - t0, more);
       }

@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <cerrno>
 #include <ctime>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <vector>
 
@@ -137,7 +138,7 @@ void Relearning::visit(const xf_flow_value &value, std::uint64_t pass_start_ns) 
   }
 }
 
-void Relearning::pass_finished(std::uint64_t now_ns) {
+void Relearning::pass_finished(FlowSync &sync, std::uint64_t now_ns) {
   // At least every other second: every entry has been visited since the
   // last sweep and every waiting connection retried (once a second).
   if (now_ns < last_sweep_ns_ + 2000 * ms)
@@ -146,6 +147,10 @@ void Relearning::pass_finished(std::uint64_t now_ns) {
   observed_.sweep();
   status_.neigh_refreshes += changes_.refresh_stale(macs_in_use_);
   macs_in_use_.clear();
+  observed_.shrink_to_fit();
+  sync.shrink_to_fit();
+  if (giveback_.after(observed_.records() + sync.tracked_records()))
+    malloc_trim(0);
 }
 
 void Relearning::publish(const FlowSync &sync) {
