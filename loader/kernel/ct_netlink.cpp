@@ -125,7 +125,12 @@ void NetlinkConntrackWriter::flush() {
     sent_++;
   }
   send_batch();
-  queue_.clear();
+  // A burst of offloads (every connection of an invalidation placed again)
+  // queues one update each: its memory is not kept afterwards.
+  if (queue_.capacity() * sizeof(CtUpdate) > out_.size())
+    std::vector<CtUpdate>().swap(queue_);
+  else
+    queue_.clear();
 }
 
 void NetlinkConntrackWriter::drain_replies() {
