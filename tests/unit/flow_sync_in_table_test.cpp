@@ -37,25 +37,17 @@ xf_encap vlan(std::uint16_t vid) {
   return e;
 }
 
-class FlowSyncInTableTest : public ::testing::Test {
+class FlowSyncInTableTest : public FlowSyncTest {
 protected:
-  FlowSyncInTableTest() { config.redirect_ifindexes = {LAN, WAN}; }
-  FlowSync &sync() {
-    if (!sync_)
-      sync_.emplace(config, table, eg, ct);
-    return *sync_;
-  }
-  SyncOutcome handle(const CtMsg &m, std::uint64_t now = SEC) {
-    return sync().handle(m.event(), now);
-  }
+  EgressLookup &lookup() override { return forgetful; }
   // The kernel was seen sending both directions of the connection (the
   // client's side on the LAN on VLAN lan_vid, when given).
   void observe(const CtMsg &m, std::uint16_t lan_vid = 0) {
     Egress to_client = egress(LAN, 0x0a, 0x02);
     if (lan_vid)
       to_client.encap = vlan(lan_vid);
-    eg.known[to_string(reversed(m.reply))] = egress(WAN, 0x0b, 0x03);
-    eg.known[to_string(reversed(m.orig))] = to_client;
+    forgetful.known[to_string(reversed(m.reply))] = egress(WAN, 0x0b, 0x03);
+    forgetful.known[to_string(reversed(m.orig))] = to_client;
   }
   CtMsg conn(std::uint16_t port, std::uint32_t id) {
     CtMsg m = CtMsg::flow(tuple("198.18.1.2", port, "198.19.0.2", 80),
@@ -64,11 +56,7 @@ protected:
     return m;
   }
 
-  FlowSyncConfig config;
-  FakeTable table;
-  ForgetfulEgress eg;
-  FakeConntrack ct;
-  std::optional<FlowSync> sync_;
+  ForgetfulEgress forgetful;
 };
 
 TEST_F(FlowSyncInTableTest, OffloadedConnectionsKeepNothingOutsideTheTable) {
@@ -77,7 +65,7 @@ TEST_F(FlowSyncInTableTest, OffloadedConnectionsKeepNothingOutsideTheTable) {
     observe(m);
     ASSERT_EQ(handle(m), SyncOutcome::Offloaded);
   }
-  EXPECT_TRUE(eg.known.empty()) << "both directions placed: the lookup let go";
+  EXPECT_TRUE(forgetful.known.empty()) << "both directions placed: the lookup let go";
   EXPECT_EQ(sync().tracked_records(), 0u);
   EXPECT_EQ(table.entries.size(), 200u);
   // Conntrack's updates (our own refreshes coming back, with and without
@@ -102,7 +90,7 @@ TEST_F(FlowSyncInTableTest, DestroyFindsEntriesFromTheTableAlone) {
   observe(tagged, 10);
   ASSERT_EQ(handle(plain), SyncOutcome::Offloaded);
   ASSERT_EQ(handle(tagged), SyncOutcome::Offloaded);
-  ASSERT_TRUE(eg.known.empty());
+  ASSERT_TRUE(forgetful.known.empty());
   ASSERT_TRUE(table.entries.count(make_flow_key(LAN, vlan(10), tagged.orig)));
   CtMsg older = tagged;
   older.id = 3;
@@ -164,7 +152,7 @@ TEST_F(FlowSyncInTableTest, ReresolveRemovesWhatLeavesThroughADetachedInterface)
   CtMsg m = conn(3100, 4);
   observe(m);
   ASSERT_EQ(handle(m), SyncOutcome::Offloaded);
-  eg.attached.erase(WAN);
+  forgetful.attached.erase(WAN);
   sync().set_redirect_target(WAN, false);
   sync().reresolve_all(2 * SEC);
   EXPECT_TRUE(table.entries.empty());
