@@ -458,7 +458,7 @@ std::string Report::markdown() const {
           "without XDP multi-buffer support makes the veth peer send MTU-sized frames.\n\n";
   }
   if (!cost_.empty()) {
-    md += "### Per-packet cost of the XDP program (BPF_PROG_TEST_RUN, no traffic)\n\n";
+    md += "### Per-packet cost of the programs (BPF_PROG_TEST_RUN, no traffic)\n\n";
     md += "| program | ns per packet | verdict |\n|---|---|---|\n";
     for (const auto &l : cost_)
       md += "| " + l.text("title") + " | " + fixed(l.number("ns"), 1) + " | XDP_" +
