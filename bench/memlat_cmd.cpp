@@ -110,9 +110,9 @@ ResultLine measure(std::uint64_t bytes, const MemlatOptions &o) {
   std::size_t lines = bytes / kLine;
   Buffer buf(lines * kLine);
   link_random_cycle(buf, lines);
-  // One pass over every line first: the pages are faulted in, and the
-  // caches and TLBs hold what they would in steady state.
-  char *p = chase(buf.line(0), std::max<std::uint64_t>(lines, 8));
+  // A warm-up chase as long as a timed one (the pages were faulted in by
+  // the linking): the caches and TLBs hold what they would in steady state.
+  char *p = chase(buf.line(0), o.loads);
   std::vector<double> ns;
   for (int r = 0; r < o.repeats; r++) {
     auto t0 = std::chrono::steady_clock::now();

@@ -180,7 +180,7 @@ std::vector<MemlatSummary> Report::memlat() const {
     by_size[l.number("bytes")].push_back(l.number("ns_per_load"));
   std::vector<MemlatSummary> out;
   for (const auto &[bytes, ns] : by_size)
-    out.push_back({bytes, spread_of(ns)});
+    out.push_back({bytes, spread_of(ns), static_cast<int>(ns.size())});
   return out;
 }
 
@@ -410,10 +410,10 @@ std::string Report::markdown() const {
   }
   if (auto sizes = memlat(); !sizes.empty()) {
     md += "### One memory miss: dependent random cache-line loads, 4 KiB pages, the gateway's "
-          "CPU\n\n| buffer | ns per load (median) | min - max |\n|---|---|---|\n";
+          "CPU\n\n| buffer | ns per load (median) | min - max | runs |\n|---|---|---|---|\n";
     for (const auto &m : sizes)
       md += "| " + size_text(m.bytes) + " | " + fixed(m.ns.median, 1) + " | " + fixed(m.ns.min, 1) +
-            " - " + fixed(m.ns.max, 1) + " |\n";
+            " - " + fixed(m.ns.max, 1) + " | " + std::to_string(m.runs) + " |\n";
     md += "\nA pointer chase over a random cycle through the buffer's lines: each load waits for "
           "the one before, and pays the cache and TLB misses a flow-table lookup pays in "
           "vmalloc'd BPF maps (4 KiB pages).\n\n";
@@ -532,7 +532,7 @@ std::string Report::json() const {
   w.end_array();
   w.key("memlat").begin_array();
   for (const auto &m : memlat()) {
-    w.begin_object().field("bytes", m.bytes);
+    w.begin_object().field("bytes", m.bytes).field("runs", m.runs);
     w.key("ns_per_load").begin_object();
     w.field("median", m.ns.median).field("min", m.ns.min).field("max", m.ns.max);
     w.end_object();

@@ -66,7 +66,8 @@ struct FwdSummary {
 // One memory miss at a buffer size (kind=memlat lines of that size).
 struct MemlatSummary {
   double bytes = 0;
-  Spread ns; // over the lines' ns_per_load
+  Spread ns; // over the lines' ns_per_load (one a round)
+  int runs = 0;
 };
 
 struct TargetCheck {

@@ -13,7 +13,6 @@
 #include <netinet/in.h>
 
 #include "core/error.h"
-#include "core/stats_report.h"
 #include "kernel/fast_path.h"
 #include "xfb_fib.skel.h"
 #include "xfb_fwd.skel.h"
