@@ -416,7 +416,9 @@ std::string Report::markdown() const {
             " - " + fixed(m.ns.max, 1) + " | " + std::to_string(m.runs) + " |\n";
     md += "\nA pointer chase over a random cycle through the buffer's lines: each load waits for "
           "the one before, and pays the cache and TLB misses a flow-table lookup pays in "
-          "vmalloc'd BPF maps (4 KiB pages).\n\n";
+          "vmalloc'd BPF maps (4 KiB pages). A count of misses below is latency-equivalent: "
+          "the ns above divided by one such load (misses the CPU overlaps, e.g. of neighbouring "
+          "packets in a poll, count less than one each).\n\n";
     for (const auto &s : fwd)
       if (s.misses)
         md += label_of(s) + ": " + fixed(*s.plus_ns, 1) + " ns above " + s.self_config + " ≈ " +
