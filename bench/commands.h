@@ -11,5 +11,6 @@ void register_cost(CLI::App &app);     // cost_cmd.cpp: per-packet program cost
 void register_report(CLI::App &app);   // report_cmd.cpp: table, JSON, chart data
 void register_ctinject(CLI::App &app); // ctinject_cmd.cpp: conntrack entries in bulk
 void register_cpuburst(CLI::App &app); // cpuburst_cmd.cpp: CPU of periodic work
+void register_memlat(CLI::App &app);   // memlat_cmd.cpp: one memory miss, measured
 
 } // namespace xfbench

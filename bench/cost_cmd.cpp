@@ -1,7 +1,7 @@
 // `xfbench cost`: per-packet cost of XDP programs from BPF_PROG_TEST_RUN
 // with repeat (the kernel's own mean time per run, no traffic): an
-// XDP_PASS-only program (the floor), the bare forwarder, and xdpflow on a
-// flow-table hit (full rewrite, returns XDP_REDIRECT; the test run does not
+// XDP_PASS-only program (the floor), the bare forwarders (XDP and tc), and
+// xdpflow on a flow-table hit (full rewrite, returns XDP_REDIRECT; the test run does not
 // transmit) and on a miss (parse + lookup, XDP_PASS).
 //
 // A test run repeats the program on one buffer and xdpflow rewrites it in
@@ -185,11 +185,13 @@ void run_cost(const CostOptions &o) {
   fwd->rodata->out_ifindex = lo;
   if (int err = xfb_fwd__load(fwd)) {
     xfb_fwd__destroy(fwd);
-    throw SysError(err, "loading the bare forwarder");
+    throw SysError(-err, "loading the bare forwarders");
   }
   c = measure(bpf_program__fd(fwd->progs.xfb_fwd), frame, lo, o.runs, o.runs);
+  Cost tc = measure(bpf_program__fd(fwd->progs.xfb_fwd_tc), frame, lo, o.runs, o.runs, true);
   xfb_fwd__destroy(fwd);
   report("bare", "bare forwarder (MAC rewrite + bpf_redirect)", c, "REDIRECT");
+  report("bare-tc", "bare tc forwarder (MAC rewrite + bpf_redirect)", tc, "REDIRECT");
 
   xdpflow::FastPath fp;
   // The frame's destination MAC (02:02:02:02:02:02) as lo's own: frames

@@ -3,8 +3,9 @@
 // src). Attaches the sink in dst, the relay (r1: XDP redirect out of the
 // client veth, so the gateway receives XDP frames as from a NIC) and
 // optionally a program on the gateway (the bare forwarder, or xdpflow with a
-// directly filled table; "none" leaves the gateway as it is: the kernel path,
-// or an `xdpflow attach` the script started). Then it sends 64-byte UDP
+// directly filled table, each at XDP or tc ingress: --gw-hook; "none" leaves
+// the gateway as it is: the kernel path, or an `xdpflow attach` the script
+// started). Then it sends 64-byte UDP
 // frames (AF_PACKET into r0) for --seconds, while a tracepoint program times
 // the gateway's NAPI kthreads (--napi-pid: threaded NAPI, pinned to a CPU of
 // their own by the script), and prints one result line:
@@ -16,6 +17,7 @@
 //   kthread_ns_per_packet  the kthreads' whole CPU time (schedstat) per
 //                  packet they received: wake-ups and idle polls included
 //   received       packets the sink counted: proof the gateway forwarded
+//   table_bytes    (--gw xdpflow) the kernel memory of the flow table map
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -49,6 +51,7 @@ struct FwdOptions {
   std::string src_if = "s0", gw_in = "g0", gw_out = "g1", dst_if = "d0";
   std::string src_addr, dst_addr, snat_addr;
   std::string gw_mode = "none";
+  std::string gw_hook = "xdp";
   std::vector<std::uint32_t> napi_pids;
   std::uint32_t flows = 1;
   std::uint32_t miss_every = 0;
@@ -201,8 +204,9 @@ void run_fwd(const FwdOptions &o) {
     std::uint32_t in = ifindex_of(o.gw_in), out = ifindex_of(o.gw_out);
     gw_in_mac = mac_of(o.gw_in);
     Mac out_mac = mac_of(o.gw_out);
+    GwHook hook = o.gw_hook == "tc" ? GwHook::Tc : GwHook::Xdp;
     if (o.gw_mode == "bare") {
-      bare = std::make_unique<BareForwarder>(in, out, out_mac, dst_mac);
+      bare = std::make_unique<BareForwarder>(in, out, out_mac, dst_mac, hook);
     } else if (o.gw_mode == "fib") {
       fib = std::make_unique<FibForwarder>(in);
     } else if (o.gw_mode == "xdpflow") {
@@ -213,14 +217,20 @@ void run_fwd(const FwdOptions &o) {
       d.out_dst_mac = dst_mac;
       d.src = src;
       d.dst = dst;
+      d.hook = hook;
       d.flows = o.flows * static_cast<std::uint32_t>(std::max<std::size_t>(1, o.gen_cpus.size()));
       if (!o.snat_addr.empty())
         d.snat = parse_addr(o.snat_addr, "--snat");
       direct = std::make_unique<DirectXdpflow>(d);
-      line.set("fill_seconds", direct->fill_seconds());
+      line.set("fill_seconds", direct->fill_seconds())
+          .set("table_bytes", std::to_string(direct->table_bytes()));
     } else if (o.gw_mode != "none") {
       throw UsageError("--gw must be none, bare, fib or xdpflow");
     }
+    if (o.gw_mode == "fib" && hook == GwHook::Tc)
+      throw UsageError("--gw fib runs at XDP only");
+    if (o.gw_mode != "none")
+      line.set("gw_hook", o.gw_hook);
   }
   line.set("setup_seconds", since(setup_start));
 
@@ -354,6 +364,10 @@ void register_fwd(CLI::App &app) {
   cmd->add_option("--napi-pid", o->napi_pids, "the gateway's NAPI kthread(s), timed")->required();
   cmd->add_option("--gw", o->gw_mode,
                   "program on the gateway: none (leave as is), bare, fib, xdpflow (direct fill)")
+      ->capture_default_str();
+  cmd->add_option("--gw-hook", o->gw_hook,
+                  "with --gw bare or xdpflow: attach at xdp or tc ingress (the other hook empty)")
+      ->check(CLI::IsMember({"xdp", "tc"}))
       ->capture_default_str();
   cmd->add_option("--snat", o->snat_addr, "with --gw xdpflow: source NAT to this address");
   cmd->add_option("--flows", o->flows, "distinct flows, one per frame in turn")

@@ -16,6 +16,7 @@ int main(int argc, char **argv) {
   xfbench::register_report(app);
   xfbench::register_ctinject(app);
   xfbench::register_cpuburst(app);
+  xfbench::register_memlat(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {

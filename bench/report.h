@@ -12,7 +12,10 @@
 //                 vs_self + target_plus_ns (maximum ns above that config's),
 //                 capacity_mpps + vs_scale + target_scale (minimum ratio of
 //                 the kthreads' summed capacity: two-core scaling),
-//                 installed_by, gw_fast_packets / gw_slow_packets
+//                 installed_by, gw_fast_packets / gw_slow_packets,
+//                 table_bytes (the flow table map's kernel memory)
+//   kind=memlat   bytes, ns_per_load (one dependent random cache-line load
+//                 in a buffer of 4 KiB pages: one memory miss at that size)
 //   kind=tcp      config, title, round, gbps, retransmits; optional
 //                 gw_fast_packets / gw_slow_packets
 //   kind=cost     case, title, ns, verdict
@@ -54,6 +57,17 @@ struct FwdSummary {
   // Share of the gateway's packets that xdpflow forwarded itself (its own
   // counters, gw_fast_packets / gw_slow_packets), when reported.
   std::optional<double> fast_share;
+  std::optional<double> table_bytes; // the flow table map's memory
+  // With target_plus_ns: plus_ns in memory misses, each the memlat latency
+  // at the measured size closest to table_bytes (the largest without it).
+  std::optional<double> misses, miss_ns, miss_bytes;
+};
+
+// One memory miss at a buffer size (kind=memlat lines of that size).
+struct MemlatSummary {
+  double bytes = 0;
+  Spread ns; // over the lines' ns_per_load (one a round)
+  int runs = 0;
 };
 
 struct TargetCheck {
@@ -71,6 +85,7 @@ class Report {
 public:
   void add(const ResultLine &line);
   std::vector<FwdSummary> forwarding() const;
+  std::vector<MemlatSummary> memlat() const; // by size, smallest first
   std::vector<TargetCheck> targets() const;
   std::string markdown() const;
   std::string json() const;
@@ -82,7 +97,7 @@ public:
   std::string chart_data() const;
 
 private:
-  std::vector<ResultLine> machine_, fwd_, tcp_, cost_, cp_;
+  std::vector<ResultLine> machine_, fwd_, tcp_, cost_, cp_, memlat_;
 };
 
 } // namespace xfbench

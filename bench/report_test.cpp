@@ -98,6 +98,66 @@ TEST(BenchReport, CostTargetsAgainstBareAndOwnOneFlowCost) {
   EXPECT_EQ(t[1].measured, "125.0 ns");
 }
 
+ResultLine memlat(double mib, double ns) {
+  return *ResultLine::parse("kind=memlat\tbytes=" + std::to_string(mib * 1024 * 1024) +
+                            "\tpages=4k\tns_per_load=" + std::to_string(ns));
+}
+
+// 1 M flows: the ns above the 1-flow cost in misses, each the memory
+// latency measured at the size closest to the table's own.
+TEST(BenchReport, NsAboveOneFlowCountedInMissesOfTheClosestSize) {
+  Report r;
+  r.add(memlat(32, 125.0));
+  r.add(memlat(512, 190.0));
+  r.add(memlat(512, 200.0));                    // a second run: median 195
+  r.add(fwd("one", 1, 10.0));                   // 100 ns
+  r.add(fwd("million", 1, 1000.0 / 490.0,       // 490 ns: +390
+            "\tvs_self=one\ttarget_plus_ns=120" // the target
+            "\ttable_bytes=" +
+                std::to_string(400.0 * 1024 * 1024)));
+  auto m = r.memlat();
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_DOUBLE_EQ(m[1].ns.median, 195.0);
+  EXPECT_EQ(m[1].runs, 2);
+  auto s = r.forwarding();
+  ASSERT_TRUE(s[1].misses);
+  EXPECT_DOUBLE_EQ(*s[1].miss_ns, 195.0);
+  EXPECT_NEAR(*s[1].misses, 2.0, 1e-9);
+  auto t = r.targets();
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_FALSE(t[0].met);
+  EXPECT_EQ(t[0].target, "<= 120 ns");
+  EXPECT_EQ(t[0].measured, "390.0 ns ≈ 2.0 misses");
+  EXPECT_EQ(t[0].bound, "one miss: 195.0 ns (512 MiB, 4 KiB pages)");
+  std::string md = r.markdown();
+  EXPECT_NE(md.find("| 32 MiB | 125.0 | 125.0 - 125.0 | 1 |"), std::string::npos);
+  EXPECT_NE(md.find("closest to its flow table's 400 MiB"), std::string::npos);
+  EXPECT_NE(r.json().find("\"misses_above_self\":2"), std::string::npos);
+}
+
+TEST(BenchReport, MissesUseTheSmallerSizeForASmallTableAndTheLargestWithoutOne) {
+  Report small;
+  small.add(memlat(32, 125.0));
+  small.add(memlat(512, 200.0));
+  small.add(fwd("one", 1, 10.0));
+  small.add(fwd("tenk", 1, 4.0, "\tvs_self=one\ttarget_plus_ns=120\ttable_bytes=50000000"));
+  EXPECT_DOUBLE_EQ(*small.forwarding()[1].miss_ns, 125.0); // +150 ns
+  EXPECT_DOUBLE_EQ(*small.forwarding()[1].misses, 1.2);
+
+  Report unknown;
+  unknown.add(memlat(32, 125.0));
+  unknown.add(memlat(512, 200.0));
+  unknown.add(fwd("one", 1, 10.0));
+  unknown.add(fwd("million", 1, 4.0, "\tvs_self=one\ttarget_plus_ns=120"));
+  EXPECT_DOUBLE_EQ(*unknown.forwarding()[1].miss_ns, 200.0);
+
+  Report none; // no memlat lines: no misses figure, the target still judged
+  none.add(fwd("one", 1, 10.0));
+  none.add(fwd("million", 1, 4.0, "\tvs_self=one\ttarget_plus_ns=120"));
+  EXPECT_FALSE(none.forwarding()[1].misses);
+  EXPECT_EQ(none.targets()[0].measured, "150.0 ns");
+}
+
 TEST(BenchReport, RatioNeedsTheBaselineInTheSameRound) {
   Report r;
   r.add(fwd("bare", 1, 5.0));

@@ -6,11 +6,13 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
+#include <fstream>
+#include <limits>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 
 #include "core/error.h"
-#include "core/stats_report.h"
 #include "kernel/fast_path.h"
 #include "xfb_fib.skel.h"
 #include "xfb_fwd.skel.h"
@@ -42,7 +44,6 @@ template <typename T> std::vector<T> read_per_cpu(int map_fd, const char *what) 
     throw SysError(errno, std::string("reading ") + what);
   return per_cpu;
 }
-template std::vector<xf_counters> read_per_cpu(int, const char *);
 template std::vector<xfb_sink_counters> read_per_cpu(int, const char *);
 
 // ---- NapiTrace ------------------------------------------------------------
@@ -113,17 +114,23 @@ xfb_sink_counters Sink::read() const {
 // ---- BareForwarder --------------------------------------------------------
 
 BareForwarder::BareForwarder(std::uint32_t in_ifindex, std::uint32_t out_ifindex,
-                             const Mac &src_mac, const Mac &dst_mac) {
+                             const Mac &src_mac, const Mac &dst_mac, GwHook hook) {
   skel_ = xfb_fwd__open();
   if (!skel_)
     throw SysError(errno, "opening the bare forwarder's BPF object");
   std::memcpy(const_cast<__u8 *>(skel_->rodata->src_mac), src_mac.data(), 6);
   std::memcpy(const_cast<__u8 *>(skel_->rodata->dst_mac), dst_mac.data(), 6);
   skel_->rodata->out_ifindex = out_ifindex;
+  bpf_program__set_autoload(skel_->progs.xfb_fwd, hook == GwHook::Xdp);
+  bpf_program__set_autoload(skel_->progs.xfb_fwd_tc, hook == GwHook::Tc);
   try {
     if (int err = xfb_fwd__load(skel_))
-      throw SysError(err, "loading the bare forwarder's BPF program");
-    link_.emplace(bpf_program__fd(skel_->progs.xfb_fwd), in_ifindex, "the bare forwarder");
+      throw SysError(-err, "loading the bare forwarder's BPF program");
+    if (hook == GwHook::Xdp)
+      link_.emplace(bpf_program__fd(skel_->progs.xfb_fwd), in_ifindex, "the bare forwarder");
+    else
+      tc_link_.emplace(bpf_program__fd(skel_->progs.xfb_fwd_tc), in_ifindex,
+                       xdpflow::TcDirection::Ingress);
   } catch (...) {
     xfb_fwd__destroy(skel_);
     throw;
@@ -132,6 +139,7 @@ BareForwarder::BareForwarder(std::uint32_t in_ifindex, std::uint32_t out_ifindex
 
 BareForwarder::~BareForwarder() {
   link_.reset();
+  tc_link_.reset();
   xfb_fwd__destroy(skel_);
 }
 
@@ -156,7 +164,18 @@ FibForwarder::~FibForwarder() {
 
 // ---- DirectXdpflow --------------------------------------------------------
 
-DirectXdpflow::DirectXdpflow(const DirectOptions &options) {
+namespace {
+// The clock bpf_ktime_get_ns() reads, as the control plane publishes it.
+std::uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+} // namespace
+
+DirectXdpflow::DirectXdpflow(const DirectOptions &options)
+    : hook_(options.hook), family_(options.src.family) {
   xdpflow::FastPathOptions fp_options;
   // Room for every generated flow as a connection (two entries each), as a
   // gateway sized for that many connections would have.
@@ -165,18 +184,65 @@ DirectXdpflow::DirectXdpflow(const DirectOptions &options) {
   fast_path_->add_egress(options.out_ifindex);
   fast_path_->add_egress(options.in_ifindex);
   fill(options);
-  // Both interfaces, as `xdpflow attach IN OUT` would.
-  links_.emplace_back(fast_path_->prog_fd(), options.in_ifindex, "xdpflow");
-  links_.emplace_back(fast_path_->prog_fd(), options.out_ifindex, "xdpflow");
+  // Both interfaces, as `xdpflow attach IN OUT` would, on one hook.
+  if (hook_ == GwHook::Xdp) {
+    links_.emplace_back(fast_path_->prog_fd(), options.in_ifindex, "xdpflow");
+    links_.emplace_back(fast_path_->prog_fd(), options.out_ifindex, "xdpflow");
+    return;
+  }
+  fast_path_->publish_clock(monotonic_ns());
+  clock_thread_ = std::thread([this] { publish_clock_until_stopped(); });
+  try {
+    for (auto ifindex : {options.in_ifindex, options.out_ifindex})
+      tc_links_.emplace_back(fast_path_->tc_prog_fd(), ifindex, xdpflow::TcDirection::Ingress);
+  } catch (...) {
+    stop_clock();
+    throw;
+  }
 }
 
 DirectXdpflow::~DirectXdpflow() {
   links_.clear();
+  tc_links_.clear();
+  stop_clock();
+}
+
+void DirectXdpflow::publish_clock_until_stopped() {
+  std::unique_lock<std::mutex> lock(clock_mutex_);
+  while (!clock_stop_cv_.wait_for(lock, std::chrono::milliseconds(200),
+                                  [this] { return clock_stop_; }))
+    fast_path_->publish_clock(monotonic_ns());
+}
+
+void DirectXdpflow::stop_clock() {
+  if (!clock_thread_.joinable())
+    return;
+  {
+    std::lock_guard<std::mutex> lock(clock_mutex_);
+    clock_stop_ = true;
+  }
+  clock_stop_cv_.notify_one();
+  clock_thread_.join();
 }
 
 xf_counters DirectXdpflow::counters() const {
-  return xdpflow::sum_counters(
-      read_per_cpu<xf_counters>(fast_path_->counters_fd(), "xdpflow's counters"));
+  return xdpflow::read_hook_counters(
+      fast_path_->counters_fd())[hook_ == GwHook::Tc ? XF_HOOK_TC : XF_HOOK_XDP];
+}
+
+std::uint64_t DirectXdpflow::table_bytes() const {
+  auto maps = fast_path_->flow_maps();
+  int fd = family_ == XF_FAMILY_IPV6 ? maps.v6 : maps.v4;
+  std::string path = "/proc/self/fdinfo/" + std::to_string(fd);
+  std::ifstream in(path);
+  std::string key;
+  std::uint64_t value = 0;
+  while (in >> key) {
+    if (key == "memlock:" && in >> value)
+      return value;
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  throw xdpflow::RuntimeError("no memlock line in " + path + " (the flow table map's fdinfo)");
 }
 
 void DirectXdpflow::fill(const DirectOptions &o) {

@@ -2,21 +2,26 @@
 // skeleton and attached (bpf_link) for as long as the object lives:
 //   NapiTrace      times the gateway's NAPI kthreads (napi:napi_poll)
 //   Sink           counts and drops in the destination namespace
-//   BareForwarder  fixed MAC rewrite + redirect on the gateway (upper bound)
+//   BareForwarder  fixed MAC rewrite + redirect on the gateway, at XDP or
+//                  tc ingress (the upper bound for a forwarder on that hook)
 //   FibForwarder   bpf_fib_lookup per packet (the cost of a route lookup)
-//   DirectXdpflow  the real xdpflow fast path on the gateway, its flow table
-//                  filled directly (no control plane)
+//   DirectXdpflow  the real xdpflow fast path on the gateway (XDP or tc
+//                  ingress), its flow table filled directly (no control plane)
 // Constructors must run with the calling thread in the namespace the
 // program belongs to (see netns.h).
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "bench_proto.h"
 #include "core/flow_key.h"
+#include "kernel/tcx_link.h"
 #include "netns.h"
 #include "xdp_link.h"
 
@@ -35,8 +40,11 @@ namespace xfbench {
 // Every CPU's copy of key 0 of a per-CPU array map (throws SysError naming
 // `what`).
 template <typename T> std::vector<T> read_per_cpu(int map_fd, const char *what);
-extern template std::vector<xf_counters> read_per_cpu(int, const char *);
 extern template std::vector<xfb_sink_counters> read_per_cpu(int, const char *);
+
+// Where a gateway program runs: XDP (native, on the frame as the driver has
+// it) or tc ingress (tcx, else clsact: on the skb the kernel built).
+enum class GwHook { Xdp, Tc };
 
 // Flow i's source address: flow 0's with i >> XFB_SPORT_BITS added to the
 // last 32-bit word (as the generator computes it).
@@ -77,7 +85,7 @@ private:
 class BareForwarder {
 public:
   BareForwarder(std::uint32_t in_ifindex, std::uint32_t out_ifindex, const Mac &src_mac,
-                const Mac &dst_mac);
+                const Mac &dst_mac, GwHook hook = GwHook::Xdp);
   ~BareForwarder();
   BareForwarder(const BareForwarder &) = delete;
   BareForwarder &operator=(const BareForwarder &) = delete;
@@ -85,6 +93,7 @@ public:
 private:
   ::xfb_fwd *skel_ = nullptr;
   std::optional<XdpLink> link_;
+  std::optional<xdpflow::TcLink> tc_link_;
 };
 
 // bpf_fib_lookup per packet, TTL, MACs from the lookup, redirect (the cost
@@ -107,6 +116,7 @@ struct DirectOptions {
   xdpflow::IpAddr src, dst;         // flow 0, as the generator sends it
   std::uint32_t flows = 1;
   std::optional<xdpflow::IpAddr> snat; // masquerade to this address
+  GwHook hook = GwHook::Xdp;           // on both interfaces, the other hook left empty
 };
 
 class DirectXdpflow {
@@ -116,14 +126,28 @@ public:
   DirectXdpflow(const DirectXdpflow &) = delete;
   DirectXdpflow &operator=(const DirectXdpflow &) = delete;
   double fill_seconds() const { return fill_seconds_; }
-  // The fast path's global counters, summed over all CPUs.
+  // The attached hook's counters, summed over all CPUs.
   xf_counters counters() const;
+  // Kernel memory of the flow table map the flows are in (the map's
+  // "memlock" in fdinfo: its entries, buckets and per-element overhead).
+  std::uint64_t table_bytes() const;
 
 private:
   void fill(const DirectOptions &options);
+  void publish_clock_until_stopped();
+  void stop_clock();
   std::unique_ptr<xdpflow::FastPath> fast_path_;
+  GwHook hook_;
+  std::uint8_t family_;
   std::vector<XdpLink> links_;
+  std::vector<xdpflow::TcLink> tc_links_;
   double fill_seconds_ = 0;
+  // The TC hook stops forwarding when the control plane's clock is 2 s
+  // old: a thread stands in for the control plane's clock.
+  std::mutex clock_mutex_;
+  std::condition_variable clock_stop_cv_;
+  bool clock_stop_ = false;
+  std::thread clock_thread_;
 };
 
 } // namespace xfbench

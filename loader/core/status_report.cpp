@@ -82,7 +82,15 @@ std::string status_table(const StatusSnapshot &s) {
                   100.0 * double(s.flows_offloaded) / double(s.flows_capacity));
   out += "Flow table: " + std::to_string(s.flows_offloaded) + " of " +
          std::to_string(s.flows_capacity) + " connections (" + fill + "), " +
-         std::to_string(cp.rejected_full) + " rejected (table full)\n\n";
+         std::to_string(cp.rejected_full) + " rejected (table full)\n";
+  if (s.flows_capacity && s.table_bytes) {
+    char mib[32];
+    std::snprintf(mib, sizeof mib, "%.1f", double(s.table_bytes) / double(1u << 20));
+    out += "  memory: " + std::to_string(s.table_bytes / s.flows_capacity) +
+           " bytes of kernel memory per connection of capacity (--max-flows), " + mib +
+           " MiB in all (both address families' maps, allocated at start)\n";
+  }
+  out += "\n";
 
   using A = TextTable::Align;
   TextTable t({{"INTERFACE"},
@@ -163,6 +171,11 @@ std::string status_json(const StatusSnapshot &s) {
   j.field("offloaded", s.flows_offloaded);
   j.field("capacity", s.flows_capacity);
   j.field("rejected_full", std::uint64_t{s.cp.rejected_full});
+  j.end_object();
+  // The flow table's kernel memory (both families' maps).
+  j.key("table").begin_object();
+  j.field("bytes", s.table_bytes);
+  j.field("bytes_per_connection", s.flows_capacity ? s.table_bytes / s.flows_capacity : 0);
   j.end_object();
   const auto &cp = s.cp;
   j.key("control_plane");

@@ -20,6 +20,9 @@ struct StatusSnapshot {
   std::uint32_t prog_id = 0;
   std::vector<AttachedInterface> interfaces;
   std::uint64_t flows_offloaded = 0, flows_capacity = 0;
+  // Kernel memory of the flow table (both families' maps, as the kernel
+  // accounts it: buckets and preallocated entries), 0 when unknown.
+  std::uint64_t table_bytes = 0;
   xf_status cp{};                   // as the control plane published it (pid 0: never)
   std::optional<xf_obs_status> obs; // the observer's, when its map was found
   // Bridges some attached interfaces are ports of, with those ports

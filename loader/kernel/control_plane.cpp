@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <malloc.h>
@@ -17,6 +18,7 @@
 #include "core/error.h"
 #include "core/flow_sync.h"
 #include "core/loop_pacing.h"
+#include "core/unreported_at_start.h"
 #include "kernel/bpf_flow_table.h"
 #include "kernel/ct_netlink.h"
 #include "kernel/fast_path.h"
@@ -126,10 +128,16 @@ struct ControlPlane::Impl {
     });
   }
 
-  // Full dump, then sweep what it did not confirm.
-  void resync() {
+  // Full dump, then sweep what it did not confirm. At start, the
+  // connections it could not offload yet for want of assurance are noted
+  // (core/unreported_at_start.h).
+  void resync(bool at_start = false) {
     sync.begin_resync();
-    dump([this](const CtParseResult &r) { on_ct_message(r); });
+    dump([this, at_start](const CtParseResult &r) {
+      on_ct_message(r);
+      if (at_start && r.status == CtParseStatus::Ok)
+        unreported.note(r.event, why_not_offloadable(r.event, offload_rules));
+    });
     std::size_t swept = sync.end_resync();
     if (swept)
       log_line("resync removed the entries of " + std::to_string(swept) +
@@ -198,15 +206,38 @@ struct ControlPlane::Impl {
     }
   }
 
-  void run(const std::atomic<bool> &stop, const std::function<void()> &on_synced) {
-    if (read_sysctl("/proc/sys/net/netfilter/nf_conntrack_events", 1) == 0)
+  // With nf_conntrack_events at 2 (the default) a connection that begins
+  // while nobody listens never reports an event, not even its end: every
+  // connection begun while xdpflow restarts would stay on the kernel path.
+  // 1 gives every new connection its events (the kernel then keeps the
+  // event extension on each, a few bytes).
+  void enable_conntrack_events() {
+    const char *path = "/proc/sys/net/netfilter/nf_conntrack_events";
+    const std::uint32_t events = read_sysctl(path, 1);
+    if (events == 0) {
       log_line("warning: net.netfilter.nf_conntrack_events is 0 in this namespace: no conntrack "
                "events, so only flows present at start are offloaded");
+    } else if (events == 2) {
+      std::ofstream out(path);
+      if (out << "1\n" && out.flush())
+        log_line("net.netfilter.nf_conntrack_events set to 1 in this namespace (was 2): with 2, "
+                 "a connection that begins while no xdpflow runs never reports its events");
+      else
+        log_line("warning: could not set net.netfilter.nf_conntrack_events to 1 (" +
+                 std::string(std::strerror(errno)) +
+                 "): connections begun while xdpflow does not run are offloaded only if "
+                 "assured within 2 minutes of its start");
+    }
+  }
+
+  void run(const std::atomic<bool> &stop, const std::function<void()> &on_synced) {
+    enable_conntrack_events();
     refresh_timeouts();
     fast_path.publish_clock(monotonic_ns());
     // The listener joined its groups in the constructor: events from now on
     // are queued, so nothing falls between the dump and the event stream.
-    resync();
+    unreported.start(monotonic_ns());
+    resync(true);
     publish();
     log_line("control plane synced: " + std::to_string(sync.stats().flows_offloaded) +
              " connections offloaded, conntrack buffer " + std::to_string(listener.rcvbuf()) +
@@ -289,11 +320,22 @@ struct ControlPlane::Impl {
       // tells: established TCP/UDP streams send no event when their packets
       // (on the kernel path now) push the timeout back, so look at a dump
       // (for the idle ones only: no table access for the others).
-      if (pacing.idle_check_now(now) && sync.stats().flows_idle)
-        dump([this](const CtParseResult &r) {
-          if (r.status == CtParseStatus::Ok)
+      // The same dump hands FlowSync the connections present at start
+      // that were not assured then: they may never send an event.
+      const bool idle = sync.stats().flows_idle, stragglers = unreported.watching(now);
+      if (pacing.idle_check_now(now) && (idle || stragglers))
+        dump([this, idle, stragglers](const CtParseResult &r) {
+          if (r.status != CtParseStatus::Ok)
+            return;
+          if (idle)
             sync.recheck_idle(r.event, monotonic_ns());
+          if (stragglers && unreported.take(r.event))
+            on_ct_message(r);
         });
+      if (std::size_t left = unreported.expire(now))
+        log_line(std::to_string(left) +
+                 " connections present at start were not reported assured within 2 minutes; "
+                 "they stay on the kernel path");
       writer.flush();
       publish();
     }
@@ -331,6 +373,10 @@ struct ControlPlane::Impl {
   Relearning relearning;
   CtListener listener;
   FlowSync sync;
+  // Why a start-up dump entry was not offloaded, for `unreported` (the
+  // exclusion rules of the sync's config).
+  FlowSyncConfig offload_rules = make_sync_config(config);
+  UnreportedAtStart unreported;
   xf_status status{};
   long drops_seen = 0;
   // The keepalive pass's position in the table (core/loop_pacing.h paces it).

@@ -4,6 +4,7 @@
 
 #include <bpf/bpf.h>
 #include <cerrno>
+#include <fstream>
 #include <string>
 
 #include "core/error.h"
@@ -122,6 +123,26 @@ bool FlowMaps::read_chunk(FlowTable::Cursor &cursor, std::size_t max,
   }
   cursor = FlowTable::Cursor{};
   return false;
+}
+
+std::uint64_t FlowMaps::kernel_bytes() const {
+  std::uint64_t total = 0;
+  for (int fd : {v4, v6}) {
+    const std::string path = "/proc/self/fdinfo/" + std::to_string(fd);
+    std::ifstream in(path);
+    if (!in)
+      throw SysError(errno ? errno : ENOENT, "reading " + path + " (the flow map's memory)");
+    std::string line;
+    bool found = false;
+    while (std::getline(in, line))
+      if (line.rfind("memlock:", 0) == 0) {
+        total += std::stoull(line.substr(8));
+        found = true;
+      }
+    if (!found)
+      throw SysError(ENODATA, "no memlock line in " + path);
+  }
+  return total;
 }
 
 } // namespace xdpflow

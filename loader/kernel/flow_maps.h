@@ -33,6 +33,11 @@ struct FlowMaps {
   // (cursor reset); throws SysError on a failed read.
   bool read_chunk(FlowTable::Cursor &cursor, std::size_t max, std::vector<xf_flow_key> &keys,
                   std::vector<xf_flow_value> &values) const;
+
+  // Kernel memory of both maps as the kernel accounts it (the "memlock"
+  // line of their fdinfo: buckets and preallocated entries); throws
+  // SysError when it cannot be read.
+  std::uint64_t kernel_bytes() const;
 };
 
 } // namespace xdpflow

@@ -351,6 +351,7 @@ StatusSnapshot RunningInstance::status() const {
   auto st = stats();
   s.flows_offloaded = st.flows_offloaded;
   s.flows_capacity = st.flows_capacity;
+  s.table_bytes = FlowMaps{flows4_.get(), flows6_.get()}.kernel_bytes();
   s.cp = control_plane_status();
   s.obs = observer_status();
   std::vector<std::uint32_t> ifindexes;

@@ -89,6 +89,22 @@ for ifc in lan0 wan0; do
     xf_fail "no xdpflow_interface_info for $ifc"
 done
 
+# The flow table's memory in status is the kernel's own accounting of the
+# program's two flow maps, as bpftool reports it (memlock), and per
+# connection of --max-flows.
+prog=$(xf_xdpflow status --json | jq -er .program_id)
+kernel_bytes=$(bpftool -j prog show id "$prog" | jq -r '.map_ids[]' | while read -r id; do
+  bpftool -j map show id "$id"
+done | jq -s '[.[] | select(.name == "xf_flows4" or .name == "xf_flows6") | .bytes_memlock] | add')
+table=$(xf_xdpflow status --json | jq -c .table)
+[ "$(jq -r .bytes <<<"$table")" = "$kernel_bytes" ] ||
+  xf_fail "status table.bytes $(jq -r .bytes <<<"$table") differs from bpftool's memlock of the flow maps, $kernel_bytes"
+[ "$(jq -r .bytes_per_connection <<<"$table")" = $((kernel_bytes / 2048)) ] ||
+  xf_fail "status bytes_per_connection $(jq -r .bytes_per_connection <<<"$table") is not $kernel_bytes / 2048 (--max-flows)"
+xf_xdpflow status | grep -q "memory: $((kernel_bytes / 2048)) bytes of kernel memory per connection" ||
+  xf_fail "no memory line in status: $(xf_xdpflow status)"
+xf_log "flow table: $kernel_bytes bytes for --max-flows 2048, $((kernel_bytes / 2048)) per connection"
+
 # The textfile unit's ExecStart, writing into a directory of the test's own.
 unit=${XDPFLOW_SOURCE_DIR:?}/dist/xdpflow-metrics.service.in
 dir=$XF_GW_DIR/textfile

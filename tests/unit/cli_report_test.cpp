@@ -299,6 +299,7 @@ TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
                    ""}};
   s.flows_offloaded = 5;
   s.flows_capacity = 100;
+  s.table_bytes = 78400;
   s.cp.pid = 1234;
   s.cp.started_ns = 1'000'000'000ull;
   s.cp.heartbeat_ns = 60'000'000'000ull;
@@ -320,6 +321,8 @@ TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
       << json;
   EXPECT_NE(json.find(R"("flows":{"offloaded":5,"capacity":100,"rejected_full":1})"),
             std::string::npos);
+  EXPECT_NE(json.find(R"("table":{"bytes":78400,"bytes_per_connection":784})"), std::string::npos)
+      << json;
   EXPECT_NE(json.find(R"("pid":1234,"alive":true,"uptime_sec":60,"heartbeat_age_sec":1.000,)"
                       R"("last_ct_event_age_sec":null)"),
             std::string::npos)
@@ -335,8 +338,12 @@ TEST(CliStatus, JsonAndTableShowLivenessFeaturesAndFill) {
   EXPECT_NE(text.find("Control plane: pid 1234, up 1m00s, heartbeat 1.0s ago (alive)"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("Flow table: 5 of 100 connections (5.0%), 1 rejected (table full)"),
-            std::string::npos);
+  EXPECT_NE(text.find("Flow table: 5 of 100 connections (5.0%), 1 rejected (table full)\n"
+                      "  memory: 784 bytes of kernel memory per connection of capacity "
+                      "(--max-flows), 0.1 MiB in all (both address families' maps, allocated at "
+                      "start)\n"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("wan0             3  ?       tc (none)  -       no (no ndo-xmit)  unknown"),
             std::string::npos)
       << text;
