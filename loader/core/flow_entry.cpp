@@ -43,16 +43,6 @@ std::uint64_t mix(std::uint64_t h, std::uint64_t w) {
 
 } // namespace
 
-Egress egress_of(const xf_flow_action &action) {
-  Egress eg;
-  eg.ifindex = action.egress_ifindex;
-  eg.mtu = action.mtu;
-  eg.encap = action.encap;
-  std::memcpy(eg.src_mac.data(), action.src_mac, 6);
-  std::memcpy(eg.dst_mac.data(), action.dst_mac, 6);
-  return eg;
-}
-
 FlowEntries make_flow_entries(const FlowTuple &orig, const FlowTuple &reply, const Egress &eg_orig,
                               const Egress &eg_reply) {
   FlowEntries e;

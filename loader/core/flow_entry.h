@@ -39,10 +39,6 @@ struct FlowEntries {
 FlowEntries make_flow_entries(const FlowTuple &orig, const FlowTuple &reply, const Egress &eg_orig,
                               const Egress &eg_reply);
 
-// Where an entry's packets leave, as its action says: the inverse of
-// make_flow_entries' use of an Egress.
-Egress egress_of(const xf_flow_action &action);
-
 // The key's tuple after the action's NAT: the packet as it leaves.
 FlowTuple translated_tuple(const xf_flow_key &key, const xf_flow_action &action);
 // The other direction's key: it arrives where this one leaves, with the

@@ -82,12 +82,4 @@ struct FlowTupleHash {
   }
 };
 
-// An unordered container's bucket array does not shrink as its elements
-// go: sized down again once it holds under a quarter of what the buckets
-// were sized for (after a burst of waiting connections).
-template <class Map> void shrink_buckets(Map &m) {
-  if (m.bucket_count() > 1024 && m.size() * 4 < m.bucket_count())
-    m.rehash(0);
-}
-
 } // namespace xdpflow

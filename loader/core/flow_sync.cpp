@@ -104,31 +104,12 @@ bool FlowSync::allowed(const std::optional<Egress> &eg) const {
   return eg && config_.redirect_ifindexes.count(eg->ifindex);
 }
 
-std::optional<FlowSync::KnownEntry> FlowSync::find_original(const FlowTuple &orig) {
-  auto at = [&](std::uint32_t ifindex, const xf_encap &encap) -> std::optional<KnownEntry> {
-    xf_flow_key k = make_flow_key(ifindex, encap, orig);
-    auto v = table_.lookup(k);
-    if (v && v->action.direction == XF_DIR_ORIGINAL)
-      return KnownEntry{k, *v};
+std::optional<xf_flow_key> FlowSync::original_key(const FlowTuple &orig) {
+  // The original direction arrives where the reply leaves.
+  auto eg_reply = egress_.resolve(reversed(orig));
+  if (!eg_reply)
     return std::nullopt;
-  };
-  const auto &pairs = ingresses_.pairs();
-  for (std::size_t i = 0; i < pairs.size(); i++)
-    if (auto e = at(pairs[i].ifindex, pairs[i].encap)) {
-      ingresses_.found_at(i);
-      return e;
-    }
-  // Entries written before a pair was learned (by an earlier run, or a
-  // pair evicted from the list): at least those without encapsulation.
-  for (std::uint32_t ifindex : config_.redirect_ifindexes) {
-    bool tried = false;
-    for (const auto &p : pairs)
-      tried = tried || (p.ifindex == ifindex && p.encap.vlan_count == 0 && p.encap.flags == 0);
-    if (!tried)
-      if (auto e = at(ifindex, xf_encap{}))
-        return e;
-  }
-  return std::nullopt;
+  return make_flow_key(eg_reply->ifindex, eg_reply->encap, orig);
 }
 
 SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
@@ -157,28 +138,20 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
   // Only established TCP is offloaded, so one idle or in the table is
   // ESTABLISHED.
   std::optional<std::uint8_t> tcp_state = ev.tcp_state;
-  // The original entry at its key (its own or a dead connection's), read
-  // once when needed.
-  std::optional<KnownEntry> at_key;
-  bool looked = false;
-  auto original_entry = [&]() -> const std::optional<KnownEntry> & {
-    if (!looked) {
-      looked = true;
-      at_key = find_original(ev.orig);
-    }
-    return at_key;
-  };
-  auto offloaded = [&] {
-    const auto &e = original_entry();
-    return e && belongs_to(e->value, XF_DIR_ORIGINAL, ev.id);
-  };
+  std::optional<KnownEntry> in_table; // its original entry, when read to learn that
+  std::optional<xf_flow_key> okey;
   if (!tcp_state && ev.orig.proto == IPPROTO_TCP) {
     if (pit != pending_.end())
       tcp_state = pit->second.tcp_state;
     else if (idle)
       tcp_state = TCP_CONNTRACK_ESTABLISHED;
-    else if (offloaded())
-      tcp_state = TCP_CONNTRACK_ESTABLISHED;
+    else if ((okey = original_key(ev.orig))) {
+      auto v = table_.lookup(*okey);
+      if (v && belongs_to(*v, XF_DIR_ORIGINAL, ev.id)) {
+        tcp_state = TCP_CONNTRACK_ESTABLISHED;
+        in_table = KnownEntry{*okey, *v};
+      }
+    }
   }
   const char *why = nullptr;
   if (tcp_state == ev.tcp_state) {
@@ -202,8 +175,9 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
     // An entry at its original key is its own or a dead connection's (the
     // live one with this tuple is this one): either way it goes.
     if (ev.orig.proto == IPPROTO_TCP || ev.orig.proto == IPPROTO_UDP) {
-      const auto &e = original_entry();
-      if (e && writer_.remove_at(e->key, ev.id, /*require_id=*/false))
+      if (!okey)
+        okey = original_key(ev.orig);
+      if (okey && writer_.remove_at(*okey, ev.id, /*require_id=*/false))
         removed = true;
     }
     if (!removed)
@@ -233,24 +207,16 @@ SyncOutcome FlowSync::handle(const CtEvent &ev, std::uint64_t now_ns) {
       return SyncOutcome::Idle;
     logv("active again " + to_string(ev.orig));
     idle_.erase(hash);
-    return place(ev.orig, conn, now_ns);
   } else if (pit == pending_.end() && resync_.both_entries_at_begin(ev.orig, ev.id)) {
     // Lost events cannot have changed its entries, so no syscall for the
     // bulk of a resync dump.
     return SyncOutcome::Unchanged;
   }
-  if (pit != pending_.end())
-    return place(ev.orig, conn, now_ns);
   // An update (an event or a resync's dump entry) is mostly about a
-  // connection already offloaded (our own BE_LIBERAL and timeout refreshes
-  // come back as updates): placed from its entries, which are all that is
-  // kept of it. A new one, or the first dump, inserts directly.
-  if (ev.type == CtEventType::Update && writer_.counts().flows_offloaded > 0) {
-    if (offloaded())
-      return replace_in_table(*at_key, now_ns);
-    return place(ev.orig, conn, now_ns);
-  }
-  return place(ev.orig, conn, now_ns, std::nullopt, /*likely_in_table=*/looked && at_key);
+  // connection already offloaded: our own BE_LIBERAL and timeout refreshes
+  // come back as updates. A new one, or the first dump, inserts directly.
+  bool likely_in_table = ev.type == CtEventType::Update && writer_.counts().flows_offloaded > 0;
+  return place(ev.orig, conn, now_ns, in_table, likely_in_table);
 }
 
 SyncOutcome FlowSync::recheck_idle(const CtEvent &ev, std::uint64_t now_ns) {
@@ -282,9 +248,17 @@ SyncOutcome FlowSync::handle_destroy(const CtEvent &ev) {
   if (maybe_offloaded) {
     // The ids must match: a late DESTROY of an older entry with the same
     // tuple must not remove its successor.
-    auto e = find_original(ev.orig);
-    if (e && same_connection(e->value.ct_id, ev.id))
-      removed = writer_.remove_pair(e->key, e->value) || removed;
+    if (auto key = original_key(ev.orig)) {
+      removed = writer_.remove_at(*key, ev.id, /*require_id=*/true) || removed;
+    } else {
+      // No route back to its source any more: its entry can be on any
+      // attached interface.
+      for (std::uint32_t ifindex : config_.redirect_ifindexes)
+        if (writer_.remove_at(make_flow_key(ifindex, xf_encap{}, ev.orig), ev.id, true)) {
+          removed = true;
+          break;
+        }
+    }
   }
   if (!removed)
     return SyncOutcome::Ignored;
@@ -322,15 +296,7 @@ SyncOutcome FlowSync::place(const FlowTuple &orig, const Pending &conn, std::uin
     return SyncOutcome::Unresolved;
   }
 
-  return write_placed(orig, conn, *eg_orig, *eg_reply, now_ns, existing_orig, likely_in_table);
-}
-
-SyncOutcome FlowSync::write_placed(const FlowTuple &orig, const Pending &conn,
-                                   const Egress &eg_orig, const Egress &eg_reply,
-                                   std::uint64_t now_ns,
-                                   const std::optional<KnownEntry> &existing_orig,
-                                   bool likely_in_table) {
-  FlowEntries e = make_flow_entries(orig, conn.reply, eg_orig, eg_reply);
+  FlowEntries e = make_flow_entries(orig, conn.reply, *eg_orig, *eg_reply);
   using Write = EntryPairWriter::Write;
   Write w = writer_.write(e, conn.ct_id, now_ns, existing_orig, likely_in_table);
   if (w == Write::Full)
@@ -338,23 +304,18 @@ SyncOutcome FlowSync::write_placed(const FlowTuple &orig, const Pending &conn,
   if (!pending_.empty())
     pending_.erase(orig);
   full_logged_ = false;
-  // In the table: nothing more is kept of it than its entries and the
-  // pair its original direction arrives with.
-  ingresses_.learn(e.keys[XF_DIR_ORIGINAL].ifindex, e.keys[XF_DIR_ORIGINAL].encap);
-  egress_.placed(orig, reversed(conn.reply));
-  egress_.placed(conn.reply, reversed(orig));
   if (w == Write::Offloaded) {
     // Conntrack will not see the offloaded segments; without BE_LIBERAL its
     // window tracking would judge the final FIN out of window.
     if (orig.proto == IPPROTO_TCP)
       ct_.update(CtUpdate{orig, std::nullopt, true});
-    logv("offload " + to_string(orig) + " -> ifindex " + std::to_string(eg_orig.ifindex) +
-         ", reply -> ifindex " + std::to_string(eg_reply.ifindex));
+    logv("offload " + to_string(orig) + " -> ifindex " + std::to_string(eg_orig->ifindex) +
+         ", reply -> ifindex " + std::to_string(eg_reply->ifindex));
     return SyncOutcome::Offloaded;
   }
   if (w == Write::Updated) {
-    logv("update " + to_string(orig) + ": egress " + std::to_string(eg_orig.ifindex) + "/" +
-         std::to_string(eg_reply.ifindex));
+    logv("update " + to_string(orig) + ": egress " + std::to_string(eg_orig->ifindex) + "/" +
+         std::to_string(eg_reply->ifindex));
     return SyncOutcome::Updated;
   }
   return SyncOutcome::Unchanged;
@@ -397,16 +358,6 @@ void FlowSync::index_pending(const FlowTuple &orig, const FlowTuple &reply) {
       pending_by_reply_.insert_or_assign(p.reply, o);
   }
   pending_by_reply_.insert_or_assign(reply, orig);
-}
-
-void FlowSync::shrink_to_fit() {
-  if (pending_by_reply_.size() > 2 * pending_.size() + 1024) {
-    std::unordered_map<FlowTuple, FlowTuple, FlowTupleHash> index;
-    for (const auto &[o, p] : pending_)
-      index.emplace(p.reply, o);
-    pending_by_reply_.swap(index);
-  }
-  shrink_buckets(pending_);
 }
 
 void FlowSync::retry_observed(const std::vector<FlowTuple> &observed, std::uint64_t now_ns) {

@@ -28,7 +28,6 @@
 #include "core/flow_table.h"
 #include "core/hook_choice.h"
 #include "core/idle_flows.h"
-#include "core/ingress_candidates.h"
 #include "core/keepalive_pass.h"
 #include "core/resync.h"
 
@@ -48,21 +47,6 @@ public:
                                                   const FlowTuple &outgoing) {
     (void)arriving;
     return resolve(outgoing);
-  }
-  // The egress of a direction already in the table, written with `written`:
-  // what it is now, nullopt when it no longer holds. By default resolved
-  // again; an implementation that learned it from the kernel's packets and
-  // let go of what it learned once the direction was offloaded answers from
-  // `written` (the entry is the record).
-  virtual std::optional<Egress> resolve_in_table(const FlowTuple &outgoing, const Egress &written) {
-    (void)written;
-    return resolve(outgoing);
-  }
-  // The direction (arriving, outgoing) entered the table (or was found
-  // there as it should be): what was kept to decide it can go.
-  virtual void placed(const FlowTuple &arriving, const FlowTuple &outgoing) {
-    (void)arriving;
-    (void)outgoing;
   }
 };
 
@@ -107,9 +91,8 @@ const char *why_not_offloadable(const CtEvent &ev, const FlowSyncConfig &config)
 
 // Per-connection memory: none for offloaded connections (their two table
 // entries say everything: tuples, NAT, egress, conntrack id, last hit; see
-// core/flow_entry.h; the original entry is found through the few
-// interface/encapsulation pairs entries arrive with, core/ingress_candidates.h). Records only for
-// connections waiting to enter the table (egress unresolved, table full: few) and compact ones for
+// core/flow_entry.h). Records only for connections waiting to enter the
+// table (egress unresolved, table full: few) and compact ones for
 // connections that left it idle (core/idle_flows.h).
 class FlowSync {
 public:
@@ -135,14 +118,8 @@ public:
   std::size_t end_resync();
 
   // Routes, neighbours or links changed: re-resolve every offloaded and
-  // pending connection (rewrite, remove or offload). An entry's egress is
-  // asked of the EgressLookup with resolve_in_table().
+  // pending connection (rewrite, remove or offload).
   void reresolve_all(std::uint64_t now_ns);
-  // The EgressLookup forgot what it knew (every observation): every
-  // offloaded connection is placed anew as if it were not in the table
-  // (with the observer: it leaves it and waits for its next packets), then
-  // the pending ones are retried.
-  void relearn_all(std::uint64_t now_ns);
   // Retries only the connections still waiting for their egress (cheap when
   // everything is offloaded; done periodically in case resolution completed
   // without an event we follow).
@@ -195,11 +172,6 @@ public:
     for (const auto &[orig, p] : pending_)
       visit(orig, p.reply, p.ct_id, p.rejected_counted && writer_.table_full());
   }
-  // Gives back the containers' memory beyond what the waiting connections
-  // need now: after a burst (an invalidation with every connection
-  // waiting, a million found at start) they would otherwise keep their
-  // peak size. Cheap when nothing shrank; call it now and then.
-  void shrink_to_fit();
   // Memory of those records' containers, for `bytes per idle connection`.
   std::size_t idle_memory_bytes() const { return idle_.memory_bytes(); }
 
@@ -229,21 +201,11 @@ private:
   // entry alone (the table is the state).
   SyncOutcome place_from_entry(const xf_flow_key &key, const xf_flow_value &value,
                                std::uint64_t now_ns);
-  // place()'s second half: writes the entries of a connection whose egress
-  // per direction is known.
-  SyncOutcome write_placed(const FlowTuple &orig, const Pending &conn, const Egress &eg_orig,
-                           const Egress &eg_reply, std::uint64_t now_ns,
-                           const std::optional<KnownEntry> &existing_orig, bool likely_in_table);
   SyncOutcome reject_full(const FlowTuple &orig, const Pending &conn);
   SyncOutcome handle_destroy(const CtEvent &ev);
-  // The connection's original-direction entry in the table, found at one of
-  // the interface/encapsulation pairs entries arrive with; nullopt when none
-  // holds one (or only a reply-direction entry is there).
-  std::optional<KnownEntry> find_original(const FlowTuple &orig);
-  // Places an offloaded connection anew from its two entries (its egress
-  // per direction from resolve_in_table()); falls back to place() when its
-  // partner is missing or an egress no longer holds.
-  SyncOutcome replace_in_table(const KnownEntry &orig_entry, std::uint64_t now_ns);
+  // The original-direction key of a connection, from the route back to its
+  // source; nullopt when unresolved.
+  std::optional<xf_flow_key> original_key(const FlowTuple &orig);
   bool allowed(const std::optional<Egress> &eg) const;
   void logv(const std::string &line) const;
   void log(const std::string &line) const;
@@ -260,7 +222,6 @@ private:
   std::unordered_map<FlowTuple, FlowTuple, FlowTupleHash> pending_by_reply_;
   void index_pending(const FlowTuple &orig, const FlowTuple &reply);
   IdleFlows idle_;
-  IngressCandidates ingresses_;
   EntryPairWriter writer_;
   KeepalivePass keepalive_;
   Resync resync_;

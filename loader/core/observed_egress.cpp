@@ -175,37 +175,21 @@ void ObservedEgress::forget_all() {
   watch_full_ = false;
 }
 
-std::optional<Egress> ObservedEgress::resolve_in_table(const FlowTuple &outgoing,
-                                                       const Egress &written) {
-  (void)outgoing;
-  if (!attached_(written.ifindex))
-    return std::nullopt;
-  return written;
-}
-
-void ObservedEgress::release(Records &records, const FlowTuple &t, xf_obs_point point) {
-  auto it = records.find(t);
-  if (it == records.end())
-    return;
-  if (it->second.watched) {
-    watcher_.unwatch(make_obs_key(t, point));
-    watched_--;
-    watch_full_ = false;
-  }
-  records.erase(it);
-}
-
-void ObservedEgress::placed(const FlowTuple &arriving, const FlowTuple &outgoing) {
-  release(egress_, outgoing, XF_OBS_EGRESS);
-  release(ingress_, arriving, XF_OBS_INGRESS);
+void ObservedEgress::mark_in_use(const FlowTuple &arriving, const FlowTuple &outgoing) {
+  if (auto e = egress_.find(outgoing); e != egress_.end())
+    e->second.in_use = true;
+  if (auto i = ingress_.find(arriving); i != ingress_.end())
+    i->second.in_use = true;
 }
 
 void ObservedEgress::sweep(Records &records, xf_obs_point point) {
   for (auto it = records.begin(); it != records.end();) {
     Record &r = it->second;
-    r.unused_sweeps = r.asked ? 0 : r.unused_sweeps + 1;
+    r.unused_sweeps = r.asked || r.in_use ? 0 : r.unused_sweeps + 1;
     bool keep = r.unused_sweeps < 2;
-    if (r.watched && !keep) {
+    // In the table: its packets take the fast path now (or, with the TC
+    // hook, would only cost the observer a compare): stop watching.
+    if (r.watched && (!keep || r.in_use)) {
       watcher_.unwatch(make_obs_key(it->first, point));
       r.watched = false;
       watched_--;
@@ -214,18 +198,8 @@ void ObservedEgress::sweep(Records &records, xf_obs_point point) {
       it = records.erase(it);
       continue;
     }
-    r.asked = false;
+    r.asked = r.in_use = false;
     ++it;
-  }
-}
-
-void ObservedEgress::shrink_to_fit() {
-  shrink_buckets(egress_);
-  shrink_buckets(ingress_);
-  for (auto &h : handshakes_) {
-    shrink_buckets(h.obs);
-    if (h.order.empty())
-      h.order.shrink_to_fit();
   }
 }
 

@@ -64,15 +64,6 @@ public:
   std::optional<Egress> resolve(const FlowTuple &outgoing) override;
   std::optional<Egress> resolve_direction(const FlowTuple &arriving,
                                           const FlowTuple &outgoing) override;
-  // An offloaded direction's egress is its entry's, as long as it leaves
-  // through an attached interface: what the kernel did is only learned
-  // again after forget_all() (the caller then places every connection
-  // anew, FlowSync::relearn_all).
-  std::optional<Egress> resolve_in_table(const FlowTuple &outgoing, const Egress &written) override;
-  // The direction is in the table: its records go (and are unwatched), so
-  // nothing is kept per offloaded connection. Its next observation, if
-  // ever needed, comes after forget_all() or when it left the table.
-  void placed(const FlowTuple &arriving, const FlowTuple &outgoing) override;
 
   // The verdict for one direction, without watching anything.
   Verdict judge(const FlowTuple &arriving, const FlowTuple &outgoing) const;
@@ -93,14 +84,14 @@ public:
   // the next packets of the connections asked about again.
   void forget_all();
 
-  // Lifetime: a record lives while it is asked about, until its direction
-  // is placed (placed()). Records not asked for at two sweeps in a row go
-  // (their connection left or was never offloadable).
+  // Lifetime: a record lives while it is asked about or used by a table
+  // entry. The caller marks what its table walk finds in use, then sweeps:
+  // records neither asked for nor in use at two sweeps in a row go (their
+  // connection left or was never offloadable; two, because a walk may miss
+  // an entry inserted behind its cursor); those in use are unwatched (an
+  // offloaded direction's packets no longer need observing).
+  void mark_in_use(const FlowTuple &arriving, const FlowTuple &outgoing);
   void sweep();
-
-  // Gives back the records' memory beyond what they hold now (after a
-  // burst of waiting connections that have since been placed).
-  void shrink_to_fit();
 
   std::size_t records() const { return egress_.size() + ingress_.size(); }
   std::size_t watched() const { return watched_; }
@@ -112,13 +103,13 @@ private:
   struct Record {
     std::optional<xf_observation> obs;
     bool watched = false;
-    bool asked = false; // since the last sweep
+    bool asked = false;  // since the last sweep
+    bool in_use = false; // since the last sweep
     std::uint8_t unused_sweeps = 0;
   };
   using Records = std::unordered_map<FlowTuple, Record, FlowTupleHash>;
   Record &touch(Records &records, const FlowTuple &t, xf_obs_point point);
   void sweep(Records &records, xf_obs_point point);
-  void release(Records &records, const FlowTuple &t, xf_obs_point point);
 
   // Handshake records of tuples nobody asked about yet, oldest first out.
   struct Handshakes {

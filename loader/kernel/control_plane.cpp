@@ -302,11 +302,11 @@ struct ControlPlane::Impl {
         bool more = table.for_each_chunk(cursor, pacing.chunk_entries(),
                                          [&](const xf_flow_key &k, const xf_flow_value &v) {
                                            sync.keepalive_visit(k, v);
-                                           relearning.visit(v, pass_started);
+                                           relearning.visit(k, v, pass_started);
                                          });
         if (!more) {
           sync.keepalive_finish();
-          relearning.pass_finished(sync, monotonic_ns());
+          relearning.pass_finished(monotonic_ns());
         }
         pacing.chunk_walked(monotonic_ns() - t0, more);
       }

@@ -125,12 +125,7 @@ void NetlinkConntrackWriter::flush() {
     sent_++;
   }
   send_batch();
-  // A burst of offloads (every connection of an invalidation placed again)
-  // queues one update each: its memory is not kept afterwards.
-  if (queue_.capacity() * sizeof(CtUpdate) > out_.size())
-    std::vector<CtUpdate>().swap(queue_);
-  else
-    queue_.clear();
+  queue_.clear();
 }
 
 void NetlinkConntrackWriter::drain_replies() {

@@ -3,7 +3,6 @@
 #include <bpf/bpf.h>
 #include <cerrno>
 #include <ctime>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <vector>
 
@@ -102,12 +101,9 @@ void Relearning::replace_all(const ChangeMonitor::Causes &causes, bool forget, F
   std::uint64_t before = sync.stats().flows_offloaded;
   // Every entry is placed anew; with nothing observed it leaves the table
   // and its connection waits for its next packets.
-  if (forget) {
+  if (forget)
     observed_.forget_all();
-    sync.relearn_all(now_ns);
-  } else {
-    sync.reresolve_all(now_ns);
-  }
+  sync.reresolve_all(now_ns);
   std::uint64_t after = sync.stats().flows_offloaded;
   std::uint64_t removed = before > after ? before - after : 0;
   std::string names;
@@ -129,7 +125,9 @@ void Relearning::replace_all(const ChangeMonitor::Causes &causes, bool forget, F
          std::to_string(status_.last_invalidation_cost_ns / 1000) + " us)");
 }
 
-void Relearning::visit(const xf_flow_value &value, std::uint64_t pass_start_ns) {
+void Relearning::visit(const xf_flow_key &key, const xf_flow_value &value,
+                       std::uint64_t pass_start_ns) {
+  observed_.mark_in_use(tuple_of(key), translated_tuple(key, value.action));
   // Hit during the last few seconds: its next hop must stay fresh.
   if (value.packets && value.last_seen_ns + 5000 * ms > pass_start_ns) {
     Mac mac;
@@ -138,7 +136,7 @@ void Relearning::visit(const xf_flow_value &value, std::uint64_t pass_start_ns) 
   }
 }
 
-void Relearning::pass_finished(FlowSync &sync, std::uint64_t now_ns) {
+void Relearning::pass_finished(std::uint64_t now_ns) {
   // At least every other second: every entry has been visited since the
   // last sweep and every waiting connection retried (once a second).
   if (now_ns < last_sweep_ns_ + 2000 * ms)
@@ -147,10 +145,6 @@ void Relearning::pass_finished(FlowSync &sync, std::uint64_t now_ns) {
   observed_.sweep();
   status_.neigh_refreshes += changes_.refresh_stale(macs_in_use_);
   macs_in_use_.clear();
-  observed_.shrink_to_fit();
-  sync.shrink_to_fit();
-  if (giveback_.after(observed_.records() + sync.tracked_records()))
-    malloc_trim(0);
 }
 
 void Relearning::publish(const FlowSync &sync) {

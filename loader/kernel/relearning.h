@@ -20,7 +20,6 @@
 #include <vector>
 
 #include "core/flow_sync.h"
-#include "core/memory_giveback.h"
 #include "core/observed_egress.h"
 #include "kernel/change_monitor.h"
 #include "kernel/egress_observer.h"
@@ -59,13 +58,9 @@ public:
   // watched from its first packets (TCP's handshake is reported unasked).
   void expect(const CtEvent &ev);
 
-  // The keepalive's table walk: each entry (the next hops in use), then the
-  // pass end.
-  void visit(const xf_flow_value &value, std::uint64_t pass_start_ns);
-  // At most every other second: sweeps the observations, refreshes stale
-  // next hops, and gives back the memory a burst of waiting connections
-  // left behind.
-  void pass_finished(FlowSync &sync, std::uint64_t now_ns);
+  // The keepalive's table walk: each entry, then the pass end.
+  void visit(const xf_flow_key &key, const xf_flow_value &value, std::uint64_t pass_start_ns);
+  void pass_finished(std::uint64_t now_ns);
 
   // Publishes the waiting connections and the counters.
   void publish(const FlowSync &sync);
@@ -85,7 +80,6 @@ private:
   xf_obs_status status_{};
   std::set<Mac> macs_in_use_; // next hops of entries hit lately
   std::uint64_t last_sweep_ns_ = 0;
-  MemoryGiveBack giveback_;
   std::size_t published_pending_ = 0;
 };
 

@@ -69,12 +69,9 @@ protected:
     eg.routes["2001:2:1::2"] = egress(WAN, 0x0b, 0x13);
     config.redirect_ifindexes = {LAN, WAN};
   }
-  // The EgressLookup FlowSync asks: the routes above, unless a fixture
-  // deriving from this one gives another.
-  virtual EgressLookup &lookup() { return eg; }
   FlowSync &sync() {
     if (!sync_)
-      sync_.emplace(config, table, lookup(), ct);
+      sync_.emplace(config, table, eg, ct);
     return *sync_;
   }
   SyncOutcome handle(const CtMsg &m, std::uint64_t now = SEC) {

@@ -148,7 +148,7 @@ TEST_F(ObservedEgressTest, ForgetAllUnwatchesAndReLearns) {
   EXPECT_TRUE(watcher.watching(kOutgoing, XF_OBS_EGRESS));
 }
 
-TEST_F(ObservedEgressTest, SweepKeepsWhatIsAsked) {
+TEST_F(ObservedEgressTest, SweepKeepsWhatIsAskedOrInUse) {
   const FlowTuple gone_arr = tuple("198.18.0.3", 1, "198.19.1.2", 80);
   const FlowTuple gone_out = tuple("198.19.0.1", 2, "198.19.1.2", 80);
   eg.resolve_direction(kArriving, kOutgoing);
@@ -157,39 +157,22 @@ TEST_F(ObservedEgressTest, SweepKeepsWhatIsAsked) {
   eg.sweep(); // both were asked: kept, still watched
   EXPECT_EQ(eg.records(), 4u);
   EXPECT_EQ(eg.watched(), 4u);
-  eg.resolve_direction(kArriving, kOutgoing); // still waiting: asked again
+  // Offloaded: the table walk finds it in use; the other connection left.
+  eg.mark_in_use(kArriving, kOutgoing);
   eg.sweep();
-  EXPECT_EQ(eg.records(), 4u) << "not asked once: kept";
-  EXPECT_EQ(eg.watched(), 4u);
+  EXPECT_EQ(eg.records(), 4u) << "unused once: kept (a walk may miss an entry)";
+  EXPECT_EQ(eg.watched(), 2u) << "an offloaded direction is no longer watched";
+  EXPECT_TRUE(watcher.watching(gone_out, XF_OBS_EGRESS));
+  eg.mark_in_use(kArriving, kOutgoing);
   eg.sweep();
-  EXPECT_EQ(eg.records(), 2u) << "not asked twice: gone";
-  EXPECT_FALSE(watcher.watching(gone_out, XF_OBS_EGRESS));
-  EXPECT_FALSE(watcher.watching(gone_arr, XF_OBS_INGRESS));
-  EXPECT_TRUE(watcher.watching(kArriving, XF_OBS_INGRESS));
-}
-
-// Once a direction is in the table nothing of it is kept: its records go
-// and it is no longer watched; its egress is the entry's.
-TEST_F(ObservedEgressTest, PlacedDirectionKeepsNothing) {
-  eg.observe(event(kArriving, XF_OBS_INGRESS, 2));
-  ASSERT_FALSE(eg.resolve_direction(kArriving, kOutgoing));
-  ASSERT_TRUE(eg.observe(event(kOutgoing, XF_OBS_EGRESS, 3)));
-  auto e = eg.resolve_direction(kArriving, kOutgoing);
-  ASSERT_TRUE(e);
-  EXPECT_EQ(eg.records(), 2u);
-  eg.placed(kArriving, kOutgoing);
-  EXPECT_EQ(eg.records(), 0u);
-  EXPECT_EQ(eg.watched(), 0u);
+  EXPECT_EQ(eg.records(), 2u) << "unused twice: gone";
   EXPECT_TRUE(watcher.keys.empty());
-  auto held = eg.resolve_in_table(kOutgoing, *e);
-  ASSERT_TRUE(held) << "the entry's egress holds";
-  EXPECT_EQ(held->ifindex, 3u);
-  EXPECT_EQ(held->dst_mac, e->dst_mac);
-  EXPECT_EQ(eg.records(), 0u) << "asking about an entry keeps nothing";
-  Egress elsewhere = *e;
-  elsewhere.ifindex = 9; // not attached (any more)
-  EXPECT_FALSE(eg.resolve_in_table(kOutgoing, elsewhere));
-  EXPECT_FALSE(eg.observe(event(kOutgoing, XF_OBS_EGRESS, 2))) << "nobody asks about it now";
+  ASSERT_TRUE(eg.resolve(kOutgoing)) << "its observation stays while in use";
+  eg.sweep(); // the egress record was asked (just above); the ingress one not
+  eg.sweep();
+  EXPECT_EQ(eg.records(), 1u) << "the ingress record, unused twice, is gone";
+  eg.sweep();
+  EXPECT_EQ(eg.records(), 0u);
 }
 
 } // namespace
@@ -233,9 +216,10 @@ TEST_F(ObservedEgressTest, FullWatchListIsRetriedAfterASweepMadeRoom) {
   std::size_t refused = watcher.refused;
   eg.resolve_direction(late_arr, late_out);
   EXPECT_EQ(watcher.refused, refused) << "no retry while nothing made room";
-  // The first direction is offloaded: its keys leave the watch list.
+  // The first direction is offloaded: the sweep unwatches it.
   eg.observe(event(kOutgoing, XF_OBS_EGRESS, 3));
-  eg.placed(kArriving, kOutgoing);
+  eg.mark_in_use(kArriving, kOutgoing);
+  eg.sweep();
   EXPECT_FALSE(eg.watch_list_full());
   EXPECT_FALSE(eg.resolve_direction(late_arr, late_out));
   EXPECT_TRUE(watcher.watching(late_out, XF_OBS_EGRESS)) << "watched once there is room";
