@@ -7,13 +7,12 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
-#include <fstream>
-#include <limits>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 
 #include "core/error.h"
 #include "kernel/fast_path.h"
+#include "kernel/flow_maps.h"
 #include "xfb_fib.skel.h"
 #include "xfb_fwd.skel.h"
 #include "xfb_napi_trace.skel.h"
@@ -232,17 +231,7 @@ xf_counters DirectXdpflow::counters() const {
 
 std::uint64_t DirectXdpflow::table_bytes() const {
   auto maps = fast_path_->flow_maps();
-  int fd = family_ == XF_FAMILY_IPV6 ? maps.v6 : maps.v4;
-  std::string path = "/proc/self/fdinfo/" + std::to_string(fd);
-  std::ifstream in(path);
-  std::string key;
-  std::uint64_t value = 0;
-  while (in >> key) {
-    if (key == "memlock:" && in >> value)
-      return value;
-    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
-  }
-  throw xdpflow::RuntimeError("no memlock line in " + path + " (the flow table map's fdinfo)");
+  return xdpflow::map_memlock_bytes(family_ == XF_FAMILY_IPV6 ? maps.v6 : maps.v4);
 }
 
 void DirectXdpflow::fill(const DirectOptions &o) {

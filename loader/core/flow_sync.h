@@ -105,6 +105,8 @@ public:
 
   // One conntrack event or dump entry.
   SyncOutcome handle(const CtEvent &ev, std::uint64_t now_ns);
+  // The rules it decides by (why_not_offloadable's second argument).
+  const FlowSyncConfig &config() const { return config_; }
   // A dump entry looked at only for the idle connections' sake (the periodic
   // dump that notices their renewed activity): anything else is ignored,
   // so the dump costs no table access for offloaded connections.

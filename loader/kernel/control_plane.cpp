@@ -136,7 +136,7 @@ struct ControlPlane::Impl {
     dump([this, at_start](const CtParseResult &r) {
       on_ct_message(r);
       if (at_start && r.status == CtParseStatus::Ok)
-        unreported.note(r.event, why_not_offloadable(r.event, offload_rules));
+        unreported.note(r.event, why_not_offloadable(r.event, sync.config()));
     });
     std::size_t swept = sync.end_resync();
     if (swept)
@@ -373,9 +373,6 @@ struct ControlPlane::Impl {
   Relearning relearning;
   CtListener listener;
   FlowSync sync;
-  // Why a start-up dump entry was not offloaded, for `unreported` (the
-  // exclusion rules of the sync's config).
-  FlowSyncConfig offload_rules = make_sync_config(config);
   UnreportedAtStart unreported;
   xf_status status{};
   long drops_seen = 0;

@@ -125,24 +125,20 @@ bool FlowMaps::read_chunk(FlowTable::Cursor &cursor, std::size_t max,
   return false;
 }
 
+std::uint64_t map_memlock_bytes(int fd) {
+  const std::string path = "/proc/self/fdinfo/" + std::to_string(fd);
+  std::ifstream in(path);
+  if (!in)
+    throw SysError(errno ? errno : ENOENT, "reading " + path + " (a BPF map's memory)");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("memlock:", 0) == 0)
+      return std::stoull(line.substr(8));
+  throw SysError(ENODATA, "no memlock line in " + path);
+}
+
 std::uint64_t FlowMaps::kernel_bytes() const {
-  std::uint64_t total = 0;
-  for (int fd : {v4, v6}) {
-    const std::string path = "/proc/self/fdinfo/" + std::to_string(fd);
-    std::ifstream in(path);
-    if (!in)
-      throw SysError(errno ? errno : ENOENT, "reading " + path + " (the flow map's memory)");
-    std::string line;
-    bool found = false;
-    while (std::getline(in, line))
-      if (line.rfind("memlock:", 0) == 0) {
-        total += std::stoull(line.substr(8));
-        found = true;
-      }
-    if (!found)
-      throw SysError(ENODATA, "no memlock line in " + path);
-  }
-  return total;
+  return map_memlock_bytes(v4) + map_memlock_bytes(v6);
 }
 
 } // namespace xdpflow

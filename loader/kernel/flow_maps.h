@@ -34,10 +34,13 @@ struct FlowMaps {
   bool read_chunk(FlowTable::Cursor &cursor, std::size_t max, std::vector<xf_flow_key> &keys,
                   std::vector<xf_flow_value> &values) const;
 
-  // Kernel memory of both maps as the kernel accounts it (the "memlock"
-  // line of their fdinfo: buckets and preallocated entries); throws
-  // SysError when it cannot be read.
+  // Kernel memory of both maps (map_memlock_bytes of each).
   std::uint64_t kernel_bytes() const;
 };
+
+// Kernel memory of the BPF map behind fd as the kernel accounts it (the
+// "memlock" line of its fdinfo: buckets, preallocated entries, per-element
+// overhead); throws SysError when it cannot be read.
+std::uint64_t map_memlock_bytes(int fd);
 
 } // namespace xdpflow
